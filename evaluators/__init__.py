@@ -1,0 +1,1 @@
+"""Evaluation engine: native benchmark files -> ColossalEval-exact prompts -> first-token scores -> summaries."""
