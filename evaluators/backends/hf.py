@@ -1,0 +1,247 @@
+"""transformers backend: one forward pass per question, last position only, few-shot prefix computed once.
+
+Requests that share a subject's few-shot prefix (`ScoreRequest.prefix_len`) are grouped; the prefix runs once and
+its KV cache is reused for every suffix batch of the group. Suffixes are length-sorted and batched under a token
+budget (halved on out-of-memory), right-padded, with position ids continuing after the prefix. Only the last real
+position's hidden state goes through the LM head: the cost of the head is one row per question, never the full
+sequence. Results come back in the original request order. FlashAttention-2 is used when `flash_attn` imports on
+CUDA, SDPA otherwise; the choice is in `info`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import platform
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+
+from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreRequest
+from evaluators.backends.kv_cache import expand_cache, make_cache, prefix_cache_tensors
+from evaluators.records import CandidateScores
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def pick_device(requested: str) -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but CUDA is not available; use --device cpu")
+    return device
+
+
+def pick_dtype(requested: str, device: torch.device) -> torch.dtype:
+    if requested == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if requested not in DTYPES:
+        raise ValueError(f"unknown dtype {requested!r}; valid: auto, {', '.join(DTYPES)}")
+    return DTYPES[requested]
+
+
+def pick_attention(device: torch.device, dtype: torch.dtype) -> str:
+    """flash_attention_2 when flash_attn imports on CUDA with a half dtype, else sdpa."""
+    if device.type == "cuda" and dtype in (torch.float16, torch.bfloat16) and importlib.util.find_spec("flash_attn"):
+        try:
+            import flash_attn  # noqa: F401
+        except ImportError:
+            return "sdpa"
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def _check_model_dir(path: str) -> None:
+    p = Path(path)
+    if p.exists() and not (p / "config.json").is_file():
+        raise ValueError(f"model directory {path} has no config.json")
+    if not p.exists() and (path.startswith((".", "/", "~")) or path.count("/") != 1):
+        raise ValueError(f"model path {path} does not exist")
+
+
+class HFBackend:
+    """Scores `ScoreRequest`s with a Hugging Face causal LM."""
+
+    name = "hf"
+
+    def __init__(self, options: BackendOptions) -> None:
+        _check_model_dir(options.model_path)
+        self.options = options
+        self.device = pick_device(options.device)
+        self.dtype = pick_dtype(options.dtype, self.device)
+        self.attn_implementation = options.extra.get("attn_implementation") or pick_attention(self.device, self.dtype)
+        dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+        self.model = transformers.AutoModelForCausalLM.from_pretrained(
+            options.model_path, revision=options.revision, trust_remote_code=options.allow_remote_code,
+            attn_implementation=self.attn_implementation, **{dtype_kw: self.dtype},
+        ).to(self.device).eval()
+        self.decoder = getattr(self.model, self.model.base_model_prefix)
+        self.lm_head = self.model.get_output_embeddings()
+        self.max_batch_tokens = options.max_batch_tokens
+        forward_params = inspect.signature(self.decoder.forward).parameters
+        self._cache_kwarg = "cache" if "cache" in forward_params else "past_key_values"  # renamed in transformers 5.x
+        self._tokenizer: Any = None
+        self.info: dict[str, Any] = {
+            "backend": self.name,
+            "model_path": options.model_path,
+            "revision": options.revision,
+            "device": str(self.device),
+            "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else platform.processor() or "cpu",
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "attn_implementation": self.attn_implementation,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "padding_side": "right",
+            "max_batch_tokens": options.max_batch_tokens,
+            "max_batch_size": options.max_batch_size,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        }
+
+    # ------------------------------------------------------------------ public API
+    def score(self, requests: Sequence[ScoreRequest], on_progress: ProgressCallback | None = None) -> list[CandidateScores]:
+        results: list[CandidateScores | None] = [None] * len(requests)
+        logits_rows = self._last_logits_for(requests, on_progress)
+        outputs = self._generate_for([i for i, r in enumerate(requests) if r.generate], requests)
+        for i, request in enumerate(requests):
+            scores = self._candidate_scores(request, logits_rows[i], i)
+            results[i] = CandidateScores(scores=scores, output=outputs.get(i), prefix_reused=request.prefix_len > 0)
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        del self.model, self.decoder, self.lm_head
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------ last-position logits
+    def _last_logits_for(self, requests: Sequence[ScoreRequest], on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
+        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for i, request in enumerate(requests):
+            if not request.ids:
+                raise ValueError("empty prompt")
+            usable = 0 < request.prefix_len < len(request.ids)
+            groups[tuple(request.ids[: request.prefix_len]) if usable else ()].append(i)
+        rows: dict[int, torch.Tensor] = {}
+        for prefix, members in groups.items():
+            suffixes = {i: requests[i].ids[len(prefix):] for i in members}
+            rows.update(self._run_suffixes(prefix, suffixes, on_progress))
+        return rows
+
+    @torch.inference_mode()
+    def _run_suffixes(self, prefix: tuple[int, ...], suffixes: dict[int, Sequence[int]],
+                      on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
+        prefix_kv = self._prefix_kv(prefix) if prefix else None
+        order = sorted(suffixes, key=lambda i: len(suffixes[i]), reverse=True)
+        rows: dict[int, torch.Tensor] = {}
+        start = 0
+        while start < len(order):
+            longest = len(suffixes[order[start]])
+            per_row = longest + (len(prefix) // 8 if prefix else 0)  # the prefix attention costs too, roughly
+            size = max(1, min(self.options.max_batch_size, self.max_batch_tokens // max(per_row, 1)))
+            batch = order[start:start + size]
+            try:
+                last = self._forward_batch(prefix_kv, len(prefix), [suffixes[i] for i in batch])
+            except torch.OutOfMemoryError:
+                if size == 1:
+                    raise
+                self.max_batch_tokens = max(1, self.max_batch_tokens // 2)
+                torch.cuda.empty_cache()
+                continue
+            for row, i in enumerate(batch):
+                rows[i] = last[row]
+            start += len(batch)
+            if on_progress:
+                on_progress(len(batch))
+        return rows
+
+    def _prefix_kv(self, prefix: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        ids = torch.tensor([prefix], device=self.device)
+        out = self.decoder(input_ids=ids, use_cache=True, **{self._cache_kwarg: make_cache(None)})
+        return prefix_cache_tensors(out.past_key_values)
+
+    def _forward_batch(self, prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] | None, prefix_len: int,
+                       suffixes: list[Sequence[int]]) -> torch.Tensor:
+        """Last-position float32 logits [batch, vocab] for right-padded suffixes after a shared prefix."""
+        batch, width = len(suffixes), max(len(s) for s in suffixes)
+        pad = self.model.config.pad_token_id if isinstance(self.model.config.pad_token_id, int) else 0
+        ids = torch.full((batch, width), pad, dtype=torch.long)
+        mask = torch.zeros((batch, prefix_len + width), dtype=torch.long)
+        mask[:, :prefix_len] = 1
+        for row, suffix in enumerate(suffixes):
+            ids[row, : len(suffix)] = torch.tensor(suffix)
+            mask[row, prefix_len: prefix_len + len(suffix)] = 1
+        positions = torch.arange(prefix_len, prefix_len + width).unsqueeze(0).expand(batch, -1)
+        kwargs: dict[str, Any] = {}
+        if prefix_kv is not None:
+            kwargs[self._cache_kwarg] = expand_cache(prefix_kv, batch)
+            kwargs["cache_position"] = torch.arange(prefix_len, prefix_len + width, device=self.device)
+        hidden = self.decoder(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                              position_ids=positions.to(self.device), use_cache=prefix_kv is not None,
+                              **kwargs).last_hidden_state
+        last_index = torch.tensor([len(s) - 1 for s in suffixes], device=self.device)
+        last_hidden = hidden[torch.arange(batch, device=self.device), last_index]
+        return self.lm_head(last_hidden).float().cpu()
+
+    # ------------------------------------------------------------------ candidate scores
+    def _candidate_scores(self, request: ScoreRequest, logits: torch.Tensor, index: int) -> tuple[float, ...]:
+        if request.method == "max_logit":
+            return tuple(max(float(logits[c]) for c in alternatives) for alternatives in request.candidates)
+        logprobs = torch.log_softmax(logits, dim=-1)
+        scores = []
+        for continuation in request.candidates:
+            if len(continuation) == 1:
+                scores.append(float(logprobs[continuation[0]]))
+            else:
+                scores.append(self._continuation_logprob(request.ids, continuation))
+        return tuple(scores)
+
+    @torch.inference_mode()
+    def _continuation_logprob(self, context: Sequence[int], continuation: Sequence[int]) -> float:
+        """Sum of log P(continuation | context) for a multi-token continuation (one extra full pass)."""
+        ids = torch.tensor([list(context) + list(continuation[:-1])], device=self.device)
+        logits = self.model(input_ids=ids).logits[0, len(context) - 1:].float()
+        logprobs = torch.log_softmax(logits, dim=-1)
+        total = sum(float(logprobs[k, token]) for k, token in enumerate(continuation))
+        return total if math.isfinite(total) else float("-inf")
+
+    # ------------------------------------------------------------------ greedy generation
+    @torch.inference_mode()
+    def _generate_for(self, indices: list[int], requests: Sequence[ScoreRequest]) -> dict[int, str]:
+        if not indices:
+            return {}
+        tokenizer = self._decoder_tokenizer()
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (self.model.config.eos_token_id or 0)
+        if isinstance(pad, list):
+            pad = pad[0]
+        outputs: dict[int, str] = {}
+        order = sorted(indices, key=lambda i: len(requests[i].ids), reverse=True)
+        size = max(1, min(self.options.max_batch_size, self.max_batch_tokens // max(len(requests[order[0]].ids), 1)))
+        for start in range(0, len(order), size):
+            batch = order[start:start + size]
+            width = max(len(requests[i].ids) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):  # left padding for generation
+                seq = requests[i].ids
+                ids[row, width - len(seq):] = torch.tensor(seq)
+                mask[row, width - len(seq):] = 1
+            generated = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                            do_sample=False, max_new_tokens=max(requests[i].max_new_tokens for i in batch),
+                                            pad_token_id=pad, temperature=None, top_p=None, top_k=None)
+            for row, i in enumerate(batch):
+                new_tokens = generated[row, width: width + requests[i].max_new_tokens].tolist()
+                if self.model.config.eos_token_id in new_tokens:
+                    new_tokens = new_tokens[: new_tokens.index(self.model.config.eos_token_id)]
+                outputs[i] = tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        return outputs
+
+    def _decoder_tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(
+                self.options.model_path, revision=self.options.revision, trust_remote_code=self.options.allow_remote_code)
+        return self._tokenizer
