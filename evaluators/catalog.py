@@ -1,0 +1,71 @@
+"""The catalog of benchmarks and prompt templates the service offers, read from `datasets/*.yaml`.
+
+Pure and light (no torch): `app/` and `cbench/` use it to list choices and to reject a bad request early with a
+one-line message that names the valid choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from evaluators.dataset_spec import DatasetSpec, load_spec_file
+
+BENCHMARKS: tuple[str, ...] = ("mmlu", "cmmlu", "agieval", "gaokao", "ceval")
+TEMPLATE_IDS: tuple[str, ...] = ("colossaleval", "colossaleval-2023-09", "harness")
+TEMPLATES = TEMPLATE_IDS  # the name docs/architecture.md uses
+
+DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
+
+
+def _check_benchmark(name: str) -> None:
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {name!r}; valid: {', '.join(BENCHMARKS)}")
+
+
+@cache
+def load_spec(name: str) -> DatasetSpec:
+    """The validated spec of one benchmark (cached; specs are immutable)."""
+    _check_benchmark(name)
+    spec = load_spec_file(DATASETS_DIR / f"{name}.yaml")
+    if spec.name != name:
+        raise ValueError(f"dataset spec {name}.yaml names itself {spec.name!r}")
+    return spec
+
+
+def scored_subjects(name: str) -> tuple[str, ...]:
+    """Keys of the scored subjects of a benchmark, in file-name order."""
+    return tuple(s.key for s in load_spec(name).subjects)
+
+
+def expected_count(name: str, subjects: Iterable[str] | None = None) -> int:
+    """Expected number of questions in the scored split, for all subjects or the given ones."""
+    spec = load_spec(name)
+    if subjects is None:
+        return spec.expected_n
+    return sum(spec.subject(key).counts[spec.eval_split] for key in subjects)
+
+
+def validate_request(
+    benchmarks: str | Iterable[str], template: str, subjects: Iterable[str] | None = None
+) -> None:
+    """Raise `ValueError` (one line, naming the valid choices) for an unknown benchmark, template or subject.
+
+    A subject is valid when it is a scored subject of at least one of the requested benchmarks.
+    """
+    names = [benchmarks] if isinstance(benchmarks, str) else list(benchmarks)
+    if not names:
+        raise ValueError(f"no benchmark given; valid: {', '.join(BENCHMARKS)}")
+    for name in names:
+        _check_benchmark(name)
+    if template not in TEMPLATE_IDS:
+        raise ValueError(f"unknown template {template!r}; valid: {', '.join(TEMPLATE_IDS)}")
+    if subjects is None:
+        return
+    valid = [key for name in names for key in scored_subjects(name)]
+    unknown = [key for key in subjects if key not in valid]
+    if unknown:
+        raise ValueError(
+            f"unknown subject(s) {', '.join(map(repr, unknown))} for {', '.join(names)}; valid: {', '.join(valid)}"
+        )
