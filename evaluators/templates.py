@@ -119,6 +119,8 @@ def harness_item(question: Question) -> str:
         return f"{text}\nAnswer:"
     options = question.options
     if question.benchmark == "agieval":
+        if len(options) != len(question.letters):  # a few demos store the options in one or three strings
+            return text + "".join(f"\n{o}" for o in options) + "\nAnswer:"
         options = tuple(_strip_option_prefix(o, c) for o, c in zip(options, question.letters, strict=True))
     return f"{text}{_option_lines(options, question.letters)}\nAnswer:"
 
