@@ -1,0 +1,62 @@
+"""/jobs: submit, list, read, cancel; results and predictions of a job."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import SessionDep, TokenDep
+from app.queries import jobs as job_queries
+from app.queries import predictions as prediction_queries
+from app.queries import results as result_queries
+from app.schemas.jobs import (
+    JobCreate,
+    JobPublic,
+    JobResultsPublic,
+    JobsPublic,
+    PredictionPublic,
+    PredictionsPublic,
+    SubjectResultPublic,
+)
+from app.services.submission import submit_jobs
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+@router.post("", response_model=JobsPublic, status_code=201)
+def create_jobs(body: JobCreate, session: SessionDep, _token: TokenDep) -> JobsPublic:
+    jobs = submit_jobs(session, body)
+    return JobsPublic(data=[JobPublic.model_validate(j) for j in jobs], count=len(jobs))
+
+
+@router.get("", response_model=JobsPublic)
+def read_jobs(session: SessionDep, status: str | None = None, model: int | None = None,
+              offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> JobsPublic:
+    rows, count = job_queries.list_jobs(session, status=status, model_id=model, offset=offset, limit=limit)
+    return JobsPublic(data=[JobPublic.model_validate(j) for j in rows], count=count)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def read_job(job_id: int, session: SessionDep) -> JobPublic:
+    return JobPublic.model_validate(job_queries.get_job(session, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job_id: int, session: SessionDep, _token: TokenDep) -> JobPublic:
+    return JobPublic.model_validate(job_queries.cancel_job(session, job_id))
+
+
+@router.get("/{job_id}/results", response_model=JobResultsPublic)
+def read_results(job_id: int, session: SessionDep) -> JobResultsPublic:
+    job = job_queries.get_job(session, job_id)
+    subjects = [SubjectResultPublic.model_validate(r) for r in result_queries.subject_results(session, job_id)]
+    return JobResultsPublic(job_id=job.id, status=job.status, summary=job.summary, subjects=subjects,
+                            record=job.record)
+
+
+@router.get("/{job_id}/predictions", response_model=PredictionsPublic)
+def read_predictions(job_id: int, session: SessionDep, subject: str | None = None, correct: bool | None = None,
+                     offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> PredictionsPublic:
+    job_queries.get_job(session, job_id)
+    rows, count = prediction_queries.list_predictions(session, job_id, subject=subject, correct=correct,
+                                                      offset=offset, limit=limit)
+    return PredictionsPublic(data=[PredictionPublic.model_validate(r) for r in rows], count=count)

@@ -1,0 +1,1 @@
+"""Settings, security helpers and other process-wide plumbing."""

@@ -1,0 +1,58 @@
+"""Application factory: `create_app(settings)` builds the engine, the routes and the error handlers.
+
+Nothing is built at import time, so tests pass their own `Settings` (and a fresh database) per test. Domain
+errors become `{"detail": message}` with their status; request validation errors become one readable message.
+Server-rendered pages (`app.web`, when present) are mounted alongside the API and reuse the same query modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from app.api.main import api_router
+from app.core.config import Settings, get_settings
+from app.db.session import make_engine, make_session_factory
+from app.errors import AuthError, DomainError
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="colossal-bench", version="0.1.0", docs_url="/docs",
+                  description="Evaluate base LLMs checkpoint by checkpoint (ColossalEval first-token scoring).")
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.include_router(api_router)
+    _include_web(app)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+def _include_web(app: FastAPI) -> None:
+    try:
+        web = importlib.import_module("app.web")
+    except ModuleNotFoundError as exc:
+        if exc.name != "app.web":
+            raise
+        return
+    web.include(app)
+
+
+async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)

@@ -1,0 +1,1 @@
+"""Domain operations that combine queries with rules: model registration, job submission, checkpoints."""

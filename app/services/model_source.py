@@ -1,0 +1,113 @@
+"""Where a model lives: a local directory under `CBENCH_MODEL_ROOTS`, or a Hugging Face Hub id plus revision.
+
+Local paths are resolved (links followed) before the root check, so a link cannot escape the roots. Facts read
+from a local directory are cheap: config.json, the weight index (or weight file names and sizes), safetensors
+headers for the parameter count, and the tokenizer files; weights themselves are never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.errors import InvalidRequestError
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json")
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    path: str
+    source: str  # "local" or "hub"
+    content_hash: str | None = None
+    tokenizer: str | None = None
+    parameter_count: int | None = None
+    dtype: str | None = None
+
+
+def is_hub_id(path: str) -> bool:
+    return bool(HUB_ID.match(path)) and not path.startswith((".", "/", "~")) and not Path(path).exists()
+
+
+def resolve_local(path: str, roots: list[Path]) -> Path:
+    """The resolved directory, refused with a message naming CBENCH_MODEL_ROOTS when outside every root."""
+    resolved = Path(path).expanduser().resolve()
+    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+        shown = ":".join(str(r) for r in roots) or "(empty)"
+        raise InvalidRequestError(f"model path {path!r} resolves to {resolved}, outside CBENCH_MODEL_ROOTS ({shown})")
+    if not resolved.is_dir():
+        raise InvalidRequestError(f"model path {path!r} is not a directory")
+    if not (resolved / "config.json").is_file():
+        raise InvalidRequestError(f"model path {path!r} has no config.json; not a Hugging Face model directory")
+    return resolved
+
+
+def inspect_model(path: str, roots: list[Path]) -> ModelFacts:
+    """Facts about a model reference; hub ids are only recorded here (the worker downloads them)."""
+    if is_hub_id(path):
+        return ModelFacts(path=path, source="hub")
+    directory = resolve_local(path, roots)
+    try:
+        config = json.loads((directory / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidRequestError(f"model path {path!r}: config.json is not valid JSON ({exc})") from exc
+    dtype = config.get("torch_dtype") or config.get("dtype")
+    return ModelFacts(path=str(directory), source="local", content_hash=content_hash(directory),
+                      tokenizer=tokenizer_id(directory), parameter_count=parameter_count(directory),
+                      dtype=str(dtype) if dtype else None)
+
+
+def content_hash(directory: Path) -> str:
+    """sha256 over config.json and the weight index (or, without an index, the weight file names and sizes)."""
+    digest = hashlib.sha256((directory / "config.json").read_bytes())
+    for name in WEIGHT_INDEXES:
+        if (directory / name).is_file():
+            digest.update((directory / name).read_bytes())
+            return digest.hexdigest()
+    for weight in sorted(_weight_files(directory)):
+        digest.update(f"{weight.name}:{weight.stat().st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def tokenizer_id(directory: Path) -> str | None:
+    """`<tokenizer_class> sha256:<12 hex>` of the first tokenizer file found, else None."""
+    klass = ""
+    if (directory / "tokenizer_config.json").is_file():
+        try:
+            klass = json.loads((directory / "tokenizer_config.json").read_text()).get("tokenizer_class") or ""
+        except ValueError:
+            klass = ""
+    for name in TOKENIZER_FILES:
+        if (directory / name).is_file():
+            digest = hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]
+            return f"{klass} sha256:{digest}".strip()
+    return klass or None
+
+
+def parameter_count(directory: Path) -> int | None:
+    """Sum of tensor sizes from the safetensors headers; None when there are no safetensors files."""
+    files = [f for f in _weight_files(directory) if f.suffix == ".safetensors"]
+    if not files:
+        return None
+    total = 0
+    for file in files:
+        with file.open("rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            header = json.loads(handle.read(length))
+        for name, entry in header.items():
+            if name != "__metadata__":
+                count = 1
+                for dim in entry["shape"]:
+                    count *= dim
+                total += count
+    return total
+
+
+def _weight_files(directory: Path) -> list[Path]:
+    return [f for f in directory.iterdir() if f.suffix in (".safetensors", ".bin") and f.is_file()]

@@ -1,0 +1,92 @@
+"""Run one leased job: load (or reuse) the backend, run the benchmark, store predictions chunk by chunk.
+
+Questions an earlier attempt already stored are skipped, and the final summary is computed from ALL stored
+predictions of the job, so a job finished across several attempts (or workers) gets one consistent result.
+`should_stop` is true after SIGTERM (the lease is released) or when the heartbeat lost the lease (the job was
+cancelled or taken over; nothing more is written).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.config import Settings
+from app.queries.predictions import insert_predictions, load_predictions, stored_question_ids
+from app.worker.heartbeat import Heartbeat
+from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, release_lease
+from app.worker.models import BackendCache, JobError, local_model_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    done: int = 0
+    total: int | None = None
+
+    def pair(self) -> tuple[int, int | None]:
+        return self.done, self.total
+
+
+def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Settings, owner: str,
+                backends: BackendCache, stop: threading.Event, device: str | None = None) -> str:
+    """Run `job` to an end state; returns what happened: succeeded, failed, queued, released or lost."""
+    progress = Progress()
+    heartbeat = Heartbeat(session_factory, job.id, owner, settings.worker_lease_seconds, settings.heartbeat_seconds,
+                          progress.pair)
+    heartbeat.start()
+    try:
+        return _run(job, session_factory, settings, owner, backends, stop, heartbeat, progress, device)
+    except (JobError, ValueError, FileNotFoundError) as exc:
+        log.warning("job %s failed: %s", job.id, exc)
+        backends.close()
+        return fail_job(session_factory, job.id, owner, str(exc), retry=False,
+                        max_attempts=settings.worker_max_attempts) or "lost"
+    except Exception as exc:
+        log.exception("job %s: unexpected error", job.id)
+        backends.close()
+        return fail_job(session_factory, job.id, owner, f"{type(exc).__name__}: {exc}", retry=True,
+                        max_attempts=settings.worker_max_attempts) or "lost"
+    finally:
+        heartbeat.stop()
+
+
+def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, owner: str, backends: BackendCache,
+         stop: threading.Event, heartbeat: Heartbeat, progress: Progress, device: str | None) -> str:
+    from evaluators.backends.base import BackendOptions
+    from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
+
+    config = job.config
+    options = BackendOptions(model_path=local_model_dir(job), device=config.get("device") or device or
+                             settings.worker_device, dtype=config.get("dtype") or "auto",
+                             allow_remote_code=settings.allow_remote_code, revision=job.model_revision)
+    backend = backends.get(config.get("backend") or "hf", options)
+    run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
+                             subjects=config.get("subjects"), limit=config.get("limit"),
+                             max_length=config.get("max_length") or 4096)
+    with session_factory() as session:
+        skip_ids = stored_question_ids(session, job.id)
+
+    def store(chunk: list) -> None:  # noqa: ANN001
+        with session_factory() as session:
+            insert_predictions(session, job.id, chunk)
+            session.commit()
+
+    def on_progress(done: int, total: int) -> None:
+        progress.done, progress.total = done, total
+
+    outcome = run_benchmark(backend, run_options, skip_ids=skip_ids, on_predictions=store,
+                            should_stop=lambda: stop.is_set() or heartbeat.lost.is_set(), on_progress=on_progress)
+    if heartbeat.lost.is_set():
+        return "lost"
+    if outcome.cancelled:
+        released = release_lease(session_factory, job.id, owner)
+        return "released" if released else "lost"
+    with session_factory() as session:
+        predictions = load_predictions(session, job.id)
+    summary = summarize_predictions(job.benchmark, predictions)
+    finished = finish_job(session_factory, job.id, owner, summary, dict(outcome.record), progress.pair())
+    return "succeeded" if finished else "lost"

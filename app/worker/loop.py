@@ -1,0 +1,63 @@
+"""The worker loop: claim a job, execute it, repeat; idle workers poll. `stop()` (SIGTERM) lets the current batch
+finish, releases the lease and ends the loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from app.core.config import Settings
+from app.worker.execute import execute_job
+from app.worker.lease import SessionFactory, claim_job
+from app.worker.models import BackendCache
+
+log = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(self, session_factory: SessionFactory, settings: Settings, *, device: str | None = None,
+                 poll_interval: float | None = None, owner: str | None = None) -> None:
+        self.session_factory, self.settings, self.device = session_factory, settings, device
+        self.poll_interval = poll_interval if poll_interval is not None else settings.worker_poll_interval
+        self.owner = owner or worker_id()
+        self.stopping = threading.Event()
+        self.backends = BackendCache()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run_once(self) -> str | None:
+        """Claim and execute one job; None when no job was claimable."""
+        job = claim_job(self.session_factory, self.owner, self.settings.worker_lease_seconds,
+                        self.settings.worker_max_attempts)
+        if job is None:
+            return None
+        log.info("worker %s: job %s (%s on %s, attempt %s)", self.owner, job.id, job.benchmark, job.model_name,
+                 job.attempts)
+        outcome = execute_job(job, session_factory=self.session_factory, settings=self.settings, owner=self.owner,
+                              backends=self.backends, stop=self.stopping, device=self.device)
+        log.info("worker %s: job %s %s", self.owner, job.id, outcome)
+        return outcome
+
+    def run(self, *, once: bool = False) -> int:
+        """Work until stopped (or, with `once`, until one job ran or none was queued); returns jobs handled."""
+        handled = 0
+        try:
+            while not self.stopping.is_set():
+                outcome = self.run_once()
+                if outcome is not None:
+                    handled += 1
+                if once:
+                    break
+                if outcome is None:
+                    self.stopping.wait(self.poll_interval)
+        finally:
+            self.backends.close()
+        return handled

@@ -1,0 +1,113 @@
+"""Server commands: `serve` (API + web + an in-process worker), `worker`, `migrate` and `token create`.
+
+Settings come from the environment (`app.core.config.Settings`); `serve` and `migrate` bring the database to the
+newest migration first. Nothing here imports torch; `worker` does so lazily when its first job loads a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser("serve", help="run the API and web pages with an in-process worker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="API only (workers run as `cbench worker`)")
+    serve.add_argument("--demo", action="store_true",
+                       help="build two small random-init demo models and queue a few MMLU subjects for them")
+    serve.add_argument("--device", default=None, help="device for the in-process worker")
+    serve.set_defaults(func=run_serve)
+
+    worker = subparsers.add_parser("worker", help="lease and run queued jobs until stopped (SIGTERM: finish batch)")
+    worker.add_argument("--device", default=None, help="cpu, cuda, cuda:1 or auto (default: CBENCH_WORKER_DEVICE)")
+    worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
+    worker.add_argument("--poll-interval", type=float, default=None, help="seconds between looks at an empty queue")
+    worker.set_defaults(func=run_worker)
+
+    migrate = subparsers.add_parser("migrate", help="upgrade the database (DATABASE_URL) to the newest schema")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(func=run_migrate)
+
+    token = subparsers.add_parser("token", help="manage API tokens for write requests")
+    token_commands = token.add_subparsers(dest="token_command", metavar="ACTION")
+    create = token_commands.add_parser("create", help="create a token and print it (shown once)")
+    create.add_argument("--name", required=True, help="who or what uses the token")
+    create.set_defaults(func=run_token_create)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _session_factory(settings):  # noqa: ANN001, ANN202
+    from app.db.session import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
+def run_token_create(args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.queries.tokens import create_token
+
+    with _session_factory(get_settings())() as session:
+        _row, token = create_token(session, args.name)
+        session.commit()
+    print(token)
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.worker.loop import Worker
+
+    _logging()
+    settings = get_settings()
+    worker = Worker(_session_factory(settings), settings, device=args.device, poll_interval=args.poll_interval)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: worker.stop())
+    worker.run(once=args.once)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.core.config import get_settings
+    from app.db.migrate import upgrade
+    from app.main import create_app
+    from app.worker.loop import Worker
+
+    _logging()
+    settings = get_settings()
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    if args.demo:
+        from app.demo import queue_demo
+
+        queue_demo(app.state.session_factory, settings)
+    worker, thread = None, None
+    if not args.no_worker:
+        worker = Worker(app.state.session_factory, settings, device=args.device)
+        thread = threading.Thread(target=worker.run, name="cbench-worker", daemon=True)
+        thread.start()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port)
+    finally:
+        if worker is not None and thread is not None:
+            worker.stop()
+            thread.join(timeout=120)
+    return 0
