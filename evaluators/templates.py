@@ -111,7 +111,8 @@ def _strip_option_prefix(text: str, letter: str) -> str:
 
 def harness_item(question: Question) -> str:
     """`{question.strip()}\\nA. {A}...\\nAnswer:` (no trailing space). AGIEval: passage first, "(A)" prefixes
-    removed from the options; GAOKAO: the options are already inline in the question text."""
+    removed from the options (demos whose options are not one per letter list them as stored, one per
+    line); GAOKAO: the options are already inline in the question text."""
     text = question.question.strip()
     if question.benchmark == "agieval" and question.passage:
         text = f"{question.passage.strip()}\n{text}"
