@@ -1,0 +1,119 @@
+"""From a benchmark request to the exact token sequences a backend scores (no model needed).
+
+`build_plan` loads the questions and shots, assembles every prompt with the template, tokenizes it with the
+template's tokenizer policy, applies the over-length rules, works out the candidate ids, and decides per question
+whether the subject's few-shot prefix KV can be reused: only when the question kept all its shots, was not
+truncated, and the prefix's own token ids are a token-prefix of the whole prompt's ids (scoring.md §2.3 rule 6).
+Questions that fail the test fall back to the full prompt and are counted. `cbench prompts` prints this plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from evaluators.backends.base import ScoreRequest
+from evaluators.catalog import load_spec
+from evaluators.dataset_spec import DatasetSpec
+from evaluators.loaders import load_questions, load_shots
+from evaluators.prompting import build_prompts, harness_truncate, middle_truncate
+from evaluators.records import Prompt, Question
+from evaluators.scoring import candidate_ids, harness_continuation_ids
+from evaluators.templates import Template, get_template
+from evaluators.tokenization import TextTokenizer
+
+
+@dataclass(frozen=True)
+class PlannedQuestion:
+    question: Question
+    prompt: Prompt
+    request: ScoreRequest
+    truncated: bool
+
+
+@dataclass
+class Plan:
+    spec: DatasetSpec
+    template: Template
+    split: str
+    items: list[PlannedQuestion]
+    candidate_ids: tuple[tuple[int, ...], ...] | None  # max_logit templates (the same for every question)
+    shots_dropped: int = 0  # questions whose prompt lost shots to the budget (§2.3)
+    truncated: int = 0  # questions middle-/left-truncated (§2.4, §7)
+    prefix_fallbacks: int = 0  # questions with shots whose prefix KV could not be reused
+    subjects: list[str] = field(default_factory=list)
+
+
+def select_questions(spec: DatasetSpec, data_dir: Path, split: str, subjects: Iterable[str] | None,
+                     limit: int | None) -> dict[str, list[Question]]:
+    """Questions per subject; `limit` keeps the first N of each subject."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit must be a positive number of questions per subject, got {limit}")
+    selected = load_questions(spec, data_dir, split=split, subjects=subjects)
+    return {key: qs[:limit] if limit else qs for key, qs in selected.items()}
+
+
+def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_dir: str | Path, *,
+               subjects: Iterable[str] | None = None, limit: int | None = None, split: str | None = None,
+               max_length: int = 4096, max_new_tokens: int = 32, reuse_prefix: bool = True,
+               generate: bool = False) -> Plan:
+    spec = load_spec(benchmark)
+    template = get_template(template_id)
+    split = split or spec.eval_split
+    if split not in spec.splits:
+        raise ValueError(f"{benchmark} has no split {split!r}; valid: {', '.join(spec.splits)}")
+    data_dir = Path(data_dir)
+    per_subject = select_questions(spec, data_dir, split, subjects, limit)
+    shots = {key: load_shots(spec, data_dir, key) for key in per_subject}
+
+    @cache
+    def encode(text: str) -> tuple[int, ...]:
+        return tuple(tokenizer.encode(text))
+
+    questions = [q for qs in per_subject.values() for q in qs]
+    prompts = build_prompts(questions, shots, template, count_tokens=lambda t: len(encode(t)), max_length=max_length)
+    plan = Plan(spec=spec, template=template, split=split, items=[], candidate_ids=None, subjects=list(per_subject))
+    if template.scoring_method == "max_logit":
+        plan.candidate_ids = candidate_ids(spec.letters, lambda t: tokenizer.encode(t, add_special_tokens=False))
+
+    for question, prompt in zip(questions, prompts, strict=True):
+        if prompt.shots_used < prompt.shots_available:
+            plan.shots_dropped += 1
+        if template.scoring_method == "max_logit":
+            ids, truncated = middle_truncate(encode(prompt.text), max_length=max_length, max_new_tokens=max_new_tokens,
+                                             encode=tokenizer.encode, decode=tokenizer.decode, truncate_left=True)
+            candidates = plan.candidate_ids or ()
+        else:
+            ids, candidates, truncated = _harness_request(prompt, tokenizer, max_length)
+        prefix_len = 0
+        if reuse_prefix and prompt.prefix and not truncated:
+            prefix_ids = encode(prompt.prefix)
+            full_shots = prompt.shots_used == prompt.shots_available
+            if full_shots and len(ids) > len(prefix_ids) and tuple(ids[: len(prefix_ids)]) == prefix_ids:
+                prefix_len = len(prefix_ids)
+            else:
+                plan.prefix_fallbacks += 1
+        plan.truncated += int(truncated)
+        request = ScoreRequest(ids=tuple(ids), candidates=tuple(candidates), method=template.scoring_method,
+                               prefix_len=prefix_len, generate=generate, max_new_tokens=max_new_tokens)
+        plan.items.append(PlannedQuestion(question=question, prompt=prompt, request=request, truncated=truncated))
+    return plan
+
+
+def _harness_request(prompt: Prompt, tokenizer: TextTokenizer,
+                     max_length: int) -> tuple[list[int], list[tuple[int, ...]], bool]:
+    """Context ids and per-letter continuation ids the way lm-evaluation-harness 0.4 builds them (§7)."""
+    continuations: list[tuple[int, ...]] = []
+    context_ids: list[int] = []
+    truncated = False
+    for letter in prompt.letters:
+        ctx, cont = harness_continuation_ids(prompt.text, f" {letter}", tokenizer.encode)
+        if not cont:
+            raise ValueError(f"{prompt.question_id}: continuation ' {letter}' encodes to no tokens")
+        model_input, cut = harness_truncate(ctx, cont, max_length=max_length)
+        context_ids = model_input[: len(model_input) - (len(cont) - 1)] if len(cont) > 1 else model_input
+        truncated = truncated or cut
+        continuations.append(tuple(cont))
+    return context_ids, continuations, truncated
