@@ -97,6 +97,9 @@ class DatasetSpec(_Strict):
         for split, pattern in self.splits.items():
             if "{subject}" not in pattern or pattern.startswith("/") or ".." in Path(pattern).parts:
                 problems.append(f"split {split!r}: pattern {pattern!r} must be relative and contain {{subject}}")
+        for rel in [f.path for f in self.files] + ([self.shots_file] if self.shots_file else []):
+            if rel.startswith("/") or ".." in Path(rel).parts:
+                problems.append(f"file path {rel!r} must be relative to the data dir, without '..'")
         named = [self.eval_split, *self.export_splits, *self.unlabelled_splits]
         if self.shot_split not in (None, "demos"):
             named.append(self.shot_split)

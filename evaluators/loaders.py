@@ -39,13 +39,19 @@ class FileContext:
 # --------------------------------------------------------------------------------------------- paths
 
 
-def resolve_data_path(data_dir: Path | str, relative: str) -> Path:
-    """`data_dir / relative`, refusing paths that escape the data directory and missing files."""
+def require_data_dir(data_dir: Path | str) -> Path:
+    """The resolved data directory; a `ValueError` with the way out when it does not exist."""
     root = Path(data_dir).resolve()
     if not root.is_dir():
         raise ValueError(
             f"data directory {root} does not exist; run `cbench data fetch --data-dir {root}` or set CBENCH_DATA_DIR"
         )
+    return root
+
+
+def resolve_data_path(data_dir: Path | str, relative: str) -> Path:
+    """`data_dir / relative`, refusing paths that escape the data directory and missing files."""
+    root = require_data_dir(data_dir)
     path = (root / relative).resolve()
     if not path.is_relative_to(root):
         raise ValueError(f"path {relative!r} escapes the data directory {root}")
