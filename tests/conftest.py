@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,3 +21,88 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"benchmark data not found at {path}")
     return path
+
+
+# --- Databases for the app/ and server-command tests: every such test runs on SQLite and on Postgres. ---
+
+POSTGRES_URL = os.environ.get("CBENCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty Postgres database (dropped afterwards); skips the test when the server is unreachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"cbench_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"Postgres not reachable at {POSTGRES_URL} (set CBENCH_TEST_POSTGRES_URL): {exc}")
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url() -> Iterator[str]:
+    """One migrated Postgres database for the whole session; `db_url` empties it around each test."""
+    from app.db.migrate import upgrade
+
+    with fresh_postgres_database() as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (faster than migrating per test)."""
+    from app.db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "cbench.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _empty_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from app.db import models  # noqa: F401
+    from app.db.base import Base
+
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a fresh SQLite file, or the session's Postgres database emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "cbench.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_session_url")
+    _empty_postgres(url)
+    yield url
+    _empty_postgres(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all (for migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url

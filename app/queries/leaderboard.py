@@ -43,7 +43,7 @@ def leaderboard_rows(session: Session, *, benchmark: str | None = None, tag: str
     if run is not None:
         query = query.where(Model.training_run == run)
     newest: dict[tuple[int, str], tuple[Job, Model]] = {}
-    for job, model in session.execute(query).tuples():
+    for job, model in session.execute(query):
         if tag is not None and tag not in (model.tags or []):
             continue
         newest[(model.id, job.benchmark)] = (job, model)  # ordered by id: the last one wins
