@@ -1,0 +1,7 @@
+"""`python -m trainer ...` (also what `torchrun -m trainer run ...` executes)."""
+
+import sys
+
+from trainer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+"""Checkpoint layout, save and load.
+
+`<save_dir>/epoch-E_step-S/` is a Hugging Face model directory (config, safetensors shards + index, tokenizer
+files) that the evaluator loads as is, plus `optimizer/` (sharded), `lr_scheduler.pt`, `running_states.json`
+(epoch, optimizer step, per-rank sample position, tokens seen) and the sidecar `checkpoint.json` (step, tokens
+seen, base model, tokenizer hash, data manifest, attention implementation, arguments). The sidecar is written
+last, so a directory without it is an interrupted save.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+SIDECAR = "checkpoint.json"
+RUNNING_STATES = "running_states.json"
+OPTIMIZER_DIR = "optimizer"
+SCHEDULER_FILE = "lr_scheduler.pt"
+FORMAT = "cbench-checkpoint-v1"
+
+
+def checkpoint_name(epoch: int, step: int) -> str:
+    return f"epoch-{epoch}_step-{step}"
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_sidecar(checkpoint_dir: str | Path) -> dict:
+    path = Path(checkpoint_dir) / SIDECAR
+    if not path.is_file():
+        raise FileNotFoundError(f"{checkpoint_dir} has no {SIDECAR} (not a trainer checkpoint, or an interrupted save)")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown format {data.get('format')!r}")
+    return data
+
+
+def read_running_states(checkpoint_dir: str | Path) -> dict:
+    path = Path(checkpoint_dir) / RUNNING_STATES
+    if not path.is_file():
+        raise FileNotFoundError(f"{checkpoint_dir} has no {RUNNING_STATES}; use --resume-mode weights to start "
+                                "a new stage from its weights")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_checkpoint(booster, model, optimizer, scheduler, checkpoint_dir: Path, *, tokenizer_dir: Path,
+                    running: dict, sidecar: dict, is_master: bool) -> None:
+    """Collective: every rank calls it. Rank 0 writes tokenizer, running states and (last) the sidecar."""
+    import torch.distributed as dist
+
+    from trainer.vocab import copy_tokenizer
+
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    booster.save_model(model, str(checkpoint_dir), shard=True, use_safetensors=True, size_per_shard=1024)
+    booster.save_optimizer(optimizer, str(checkpoint_dir / OPTIMIZER_DIR), shard=True, size_per_shard=1024)
+    booster.save_lr_scheduler(scheduler, str(checkpoint_dir / SCHEDULER_FILE))
+    if is_master:
+        copy_tokenizer(tokenizer_dir, checkpoint_dir)
+        write_json(checkpoint_dir / RUNNING_STATES, running)
+    if dist.is_initialized():
+        dist.barrier()
+    if is_master:
+        write_json(checkpoint_dir / SIDECAR, {"format": FORMAT, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                              **sidecar})
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def load_full(booster, model, optimizer, scheduler, checkpoint_dir: Path) -> dict:
+    """Restore model, optimizer and scheduler; return the running states."""
+    running = read_running_states(checkpoint_dir)
+    booster.load_model(model, str(checkpoint_dir))
+    booster.load_optimizer(optimizer, str(checkpoint_dir / OPTIMIZER_DIR))
+    booster.load_lr_scheduler(scheduler, str(checkpoint_dir / SCHEDULER_FILE))
+    return running

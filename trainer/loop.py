@@ -1,0 +1,292 @@
+"""`cbench-train run`: set up ColossalAI, then train through the buckets, saving and registering checkpoints.
+
+`setup` builds everything from `TrainArgs` (process group, data, model, optimizer, schedule, booster) and `fit`
+runs the loop: micro-steps with gradient accumulation, one scheduler step per optimizer step, the loss averaged
+over ranks and logged to TensorBoard (`Loss`, `Learning Rate`) and `train_log.jsonl`. Saves happen every
+`save_interval` optimizer steps, at epoch ends (measured against the full epoch, also after a resume) and at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import socket
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from trainer.args import TrainArgs, split_list
+from trainer.attention import choose_attention
+from trainer.checkpoints import (
+    checkpoint_name,
+    read_running_states,
+    read_sidecar,
+    save_checkpoint,
+    write_json,
+)
+from trainer.loader import BucketSampler, PackedDataset, collate
+from trainer.plugins import build_optimizer, build_plugin, check_plugin, data_parallel_rank
+from trainer.registration import EvalRequest, flush, register_checkpoint
+from trainer.schedule import default_warmup, lr_factor
+from trainer.vocab import tokenizer_hash
+
+TRAIN_LOG = "train_log.jsonl"
+logger = logging.getLogger("cbench-train")
+
+
+@dataclass
+class Session:
+    """Everything `fit` needs, built by `setup`."""
+
+    args: TrainArgs
+    booster: Any
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    loader: Any
+    sampler: BucketSampler
+    dataset: PackedDataset
+    rank: int
+    world_size: int
+    cuda: bool
+    attn: str
+    start_dir: Path
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int
+    running: dict
+    base_model: str
+    data_summary: dict
+
+
+def ensure_torch_env() -> None:
+    """Let a plain single process run without torchrun (rank 0 of 1, a free local port)."""
+    if "RANK" in os.environ:
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": str(port)})
+
+
+def peak_memory(cuda: bool) -> str:
+    if cuda:
+        import torch
+
+        return f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB device"
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB host RSS"
+
+
+def log(session_rank: int, message: str) -> None:
+    if session_rank == 0:
+        logger.info(message)
+
+
+def check_data(args: TrainArgs, manifest: dict, start_dir: Path) -> int:
+    """Refuse a tokenizer or max_length mismatch; return the max_length to train with."""
+    if manifest["tokenizer_hash"] != tokenizer_hash(start_dir):
+        raise ValueError(f"the data in {args.data} was prepared with another tokenizer than {start_dir}'s")
+    if args.max_length is not None and args.max_length != manifest["max_length"]:
+        raise ValueError(f"--max-length {args.max_length} differs from the prepared data's {manifest['max_length']}")
+    return manifest["max_length"]
+
+
+def setup(args: TrainArgs) -> Session:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    check_plugin(args.plugin, cuda)
+    start_dir = Path(args.resume_from or args.model)
+    if not (start_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{start_dir} is not a Hugging Face model directory (no config.json)")
+    dataset = PackedDataset(args.data)
+    max_length = check_data(args, dataset.manifest, start_dir)
+    full_resume = args.resume_from is not None and args.resume_mode == "full"
+    running = read_running_states(start_dir) if full_resume else {"epoch": 0, "step": 0, "sample_start_index": 0,
+                                                                     "tokens_seen": 0}
+    base_model = str(start_dir.resolve())
+    if args.resume_from:
+        sidecar = read_sidecar(start_dir)
+        if full_resume:
+            base_model = sidecar["base_model"]
+            if sidecar["data_manifest"]["tokens"] != dataset.manifest["tokens"]:
+                raise ValueError("full resume needs the same prepared data; use --resume-mode weights for a new stage")
+
+    ensure_torch_env()
+    import colossalai
+    import torch.distributed as dist
+    from colossalai.booster import Booster
+    from transformers import AutoModelForCausalLM
+
+    colossalai.launch_from_torch(seed=args.seed, verbose=False)
+    rank = dist.get_rank()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[args.mixed_precision] if cuda else torch.float32
+    attn, reason = choose_attention(args.attn, cuda, dtype != torch.float32)
+    log(rank, f"attention: {attn} ({reason}); plugin {args.plugin}; dtype {dtype}; world size "
+              f"{dist.get_world_size()}")
+    model = AutoModelForCausalLM.from_pretrained(start_dir, torch_dtype=dtype, attn_implementation=attn)
+    if args.grad_checkpoint:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.train()
+    plugin = build_plugin(args, cuda, flash_attention=attn == "flash_attention_2")
+    dp_rank, dp_size = data_parallel_rank(plugin, args)
+    sampler = BucketSampler(dataset.bucket_ranges, rank=dp_rank, world_size=dp_size, seed=args.seed)
+    steps_per_epoch = len(sampler.rank_indices()) // args.batch_size // args.accumulation_steps
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(dataset)} sequences are not enough for one optimizer step with {dp_size} process(es)"
+                         f" x --batch-size {args.batch_size} x --accumulation-steps {args.accumulation_steps}")
+    total = args.max_steps or args.num_epochs * steps_per_epoch
+    warmup = args.warmup_steps if args.warmup_steps is not None else default_warmup(total)
+    from torch.utils.data import DataLoader
+
+    pad_id = model.config.pad_token_id if model.config.pad_token_id is not None else 0
+    loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, drop_last=True, num_workers=0,
+                        collate_fn=partial(collate, pad_id=pad_id,
+                                           pad_to=max_length if args.padding == "max_length" else None))
+    optimizer = build_optimizer(model, args, cuda)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, warmup, total))
+    booster = Booster(plugin=plugin)
+    model, optimizer, _, _, scheduler = booster.boost(model, optimizer, lr_scheduler=scheduler)
+    if full_resume:
+        booster.load_optimizer(optimizer, str(start_dir / "optimizer"))
+        booster.load_lr_scheduler(scheduler, str(start_dir / "lr_scheduler.pt"))
+        log(rank, f"resumed {start_dir} at epoch {running['epoch']}, step {running['step']}")
+    log(rank, f"{len(dataset)} sequences in {len(dataset.bucket_ranges)} buckets; {steps_per_epoch} steps/epoch, "
+              f"{total} steps, warm-up {warmup}; peak memory {peak_memory(cuda)}")
+    manifest = dataset.manifest
+    data_summary = {"path": str(Path(args.data).resolve()), "tokenizer_hash": manifest["tokenizer_hash"],
+                    "max_length": manifest["max_length"], "tokens": manifest["tokens"],
+                    "sequences": manifest["sequences"], "buckets": [b["file"] for b in manifest["buckets"]]}
+    return Session(args, booster, model, optimizer, scheduler, loader, sampler, dataset, rank, dist.get_world_size(),
+                   cuda, attn, start_dir, steps_per_epoch, total, warmup, running, base_model, data_summary)
+
+
+def all_reduce_sum(value: float, cuda: bool) -> float:
+    import torch
+    import torch.distributed as dist
+
+    tensor = torch.tensor([value], dtype=torch.float64, device="cuda" if cuda else "cpu")
+    dist.all_reduce(tensor)
+    return float(tensor.item())
+
+
+def save(s: Session, epoch: int, step: int, running: dict) -> Path:
+    args = s.args
+    path = Path(args.save_dir) / checkpoint_name(epoch, step)
+    sidecar = {"step": step, "epoch": epoch, "tokens_seen": running["tokens_seen"], "base_model": s.base_model,
+               "tokenizer_hash": tokenizer_hash(s.start_dir), "data_manifest": s.data_summary,
+               "attn_implementation": s.attn, "plugin": args.plugin, "world_size": s.world_size,
+               "args": args.public_dict()}
+    save_checkpoint(s.booster, s.model, s.optimizer, s.scheduler, path, tokenizer_dir=s.start_dir,
+                    running=running, sidecar=sidecar, is_master=s.rank == 0)
+    log(s.rank, f"saved {path}; peak memory {peak_memory(s.cuda)}")
+    if s.rank == 0 and args.server:
+        request = EvalRequest(benchmarks=tuple(split_list(args.benchmarks)), limit=args.eval_limit,
+                              subjects=tuple(split_list(args.eval_subjects)) or None, tags=tuple(split_list(args.tags)))
+        result = register_checkpoint(path, args.save_dir, args.server, args.api_token,
+                                     args.run_name or Path(args.save_dir).resolve().name, request)
+        log(s.rank, f"registration: {result.sent} sent, {result.pending} pending, {result.failed} rejected"
+                    + (f" ({result.last_error})" if result.last_error else ""))
+    return path
+
+
+def fit(s: Session) -> dict:
+    """Train to `total_steps`; return {"step", "tokens_seen", "last_checkpoint"}."""
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    args, accum = s.args, s.args.accumulation_steps
+    save_dir = Path(args.save_dir)
+    writer = SummaryWriter(str(save_dir / "tensorboard")) if s.rank == 0 else None
+    step, tokens_seen = s.running["step"], s.running["tokens_seen"]
+    start_epoch, start_index = s.running["epoch"], s.running["sample_start_index"]
+    last_saved, last_path = step, None
+    device = torch.device("cuda", torch.cuda.current_device()) if s.cuda else torch.device("cpu")
+    clip_here = args.plugin == "ddp" and args.grad_clip > 0
+    for epoch in range(start_epoch, args.num_epochs):
+        if step >= s.total_steps:
+            break
+        offset = start_index if epoch == start_epoch else 0
+        s.sampler.set_epoch(epoch)
+        s.sampler.set_start_index(offset)
+        consumed = offset
+        micro_left = s.steps_per_epoch * accum - offset // args.batch_size  # full epoch length, also on resume
+        loss_sum, tokens, micro = 0.0, 0, 0
+        for batch in s.loader:
+            if micro_left <= 0 or step >= s.total_steps:
+                break
+            batch = {k: v.to(device) for k, v in batch.items()}
+            sync = (micro + 1) % accum == 0
+            context = nullcontext() if sync or not s.booster.plugin.support_no_sync() else \
+                s.booster.no_sync(s.model, s.optimizer)
+            with context:
+                loss = s.model(**batch).loss
+                s.booster.backward(loss / accum, s.optimizer)
+            loss_sum += float(loss.detach())
+            tokens += int(batch["attention_mask"].sum())
+            consumed += args.batch_size
+            micro += 1
+            micro_left -= 1
+            if not sync:
+                continue
+            if clip_here:
+                s.optimizer.clip_grad_by_norm(args.grad_clip)
+            lr = s.scheduler.get_last_lr()[0]
+            s.optimizer.step()
+            s.scheduler.step()
+            s.optimizer.zero_grad()
+            step += 1
+            mean_loss = all_reduce_sum(loss_sum / accum, s.cuda) / s.world_size
+            tokens_seen += int(all_reduce_sum(tokens, s.cuda))
+            loss_sum, tokens = 0.0, 0
+            if s.rank == 0:
+                writer.add_scalar("Loss", mean_loss, step)
+                writer.add_scalar("Learning Rate", lr, step)
+                with open(save_dir / TRAIN_LOG, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"step": step, "epoch": epoch, "loss": mean_loss, "lr": lr,
+                                             "tokens_seen": tokens_seen, "time": time.time()}) + "\n")
+                if step % args.log_interval == 0:
+                    log(0, f"epoch {epoch} step {step}/{s.total_steps} loss {mean_loss:.4f} lr {lr:.3e} "
+                           f"tokens {tokens_seen}")
+            if args.save_interval and step % args.save_interval == 0:
+                running = {"epoch": epoch, "step": step, "sample_start_index": consumed, "tokens_seen": tokens_seen}
+                last_path, last_saved = save(s, epoch, step, running), step
+        epoch_done = micro_left <= 0
+        if epoch_done and not args.skip_save_each_epoch and last_saved != step:
+            running = {"epoch": epoch + 1, "step": step, "sample_start_index": 0, "tokens_seen": tokens_seen}
+            last_path, last_saved = save(s, epoch, step, running), step
+        if not epoch_done:  # stopped by max_steps inside the epoch
+            if last_saved != step:
+                running = {"epoch": epoch, "step": step, "sample_start_index": consumed, "tokens_seen": tokens_seen}
+                last_path, last_saved = save(s, epoch, step, running), step
+            break
+    if last_saved != step:
+        running = {"epoch": args.num_epochs, "step": step, "sample_start_index": 0, "tokens_seen": tokens_seen}
+        last_path = save(s, args.num_epochs - 1, step, running)
+    if writer is not None:
+        writer.close()
+    if s.rank == 0 and args.server:
+        result = flush(save_dir, args.server, args.api_token)
+        log(0, f"registration outbox: {result.sent} sent, {result.pending} pending")
+    return {"step": step, "tokens_seen": tokens_seen, "last_checkpoint": str(last_path) if last_path else None}
+
+
+def run(args: TrainArgs) -> dict:
+    """Set up, write the arguments JSON, train, and tear the process group down."""
+    import torch.distributed as dist
+
+    session = setup(args)
+    try:
+        if session.rank == 0:
+            Path(args.save_dir).mkdir(parents=True, exist_ok=True)
+            write_json(Path(args.save_dir) / "args.json", args.public_dict())
+        return fit(session)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -1,0 +1,156 @@
+"""Extend a LLaMA SentencePiece tokenizer with new pieces (Colossal-LLaMA `init_tokenizer.py`, spec trainer.md §1.1).
+
+Pieces come from JSON lines (`{"piece": ...}`) or are mined from a corpus with SentencePiece's own trainer. They are
+de-duplicated (first occurrence wins), sorted shortest first (stable) and appended to the model proto after the old
+vocabulary, as NORMAL pieces with score 0 like the original, or as USER_DEFINED pieces on request. NORMAL pieces only
+come out of the BPE merges if in-vocabulary intermediates lead to them, so every piece that does not encode to a
+single id is reported (USER_DEFINED pieces always match).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+# sentencepiece_model_pb2 is generated code: the pure-python protobuf backend accepts it across protobuf versions.
+os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+
+WORD_BOUNDARY = "\u2581"  # SentencePiece's "▁"
+TOKENIZER_FILES = ("tokenizer.model", "tokenizer_config.json", "special_tokens_map.json")
+
+
+@dataclass(frozen=True)
+class ExpansionReport:
+    """What `expand_tokenizer` did."""
+
+    old_size: int
+    new_size: int
+    added: tuple[str, ...]  # in id order, starting at old_size
+    skipped: tuple[str, ...]  # already in the vocabulary
+    not_single: tuple[str, ...]  # added pieces that the new tokenizer does not encode to their own single id
+
+
+def tokenizer_hash(tokenizer_dir: str | Path) -> str:
+    """sha256 of `tokenizer.model`: identifies the vocabulary that prepared data and checkpoints were made with."""
+    path = Path(tokenizer_dir) / "tokenizer.model"
+    if not path.is_file():
+        raise FileNotFoundError(f"no tokenizer.model in {tokenizer_dir}")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_pieces(path: str | Path) -> list[str]:
+    """Read JSON lines `{"piece": "..."}`; blank lines are skipped, anything else is an error naming the line."""
+    pieces = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                piece = json.loads(line)["piece"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: expected a JSON object with a 'piece' string ({exc})") from None
+            if not isinstance(piece, str) or not piece:
+                raise ValueError(f"{path}:{number}: 'piece' must be a non-empty string")
+            pieces.append(piece)
+    return pieces
+
+
+def order_pieces(pieces: Iterable[str]) -> list[str]:
+    """De-duplicate keeping the first occurrence, then stable-sort by length (shortest first)."""
+    return sorted(dict.fromkeys(pieces), key=len)
+
+
+def mine_pieces(corpus: str | Path, count: int, *, model_type: str = "bpe", seed_dir: str | Path | None = None) -> list[str]:
+    """Train a SentencePiece model of `count` pieces on a text corpus and return its learned pieces (no specials)."""
+    import sentencepiece as spm
+
+    if count < 1:
+        raise ValueError("--mine must be a positive number of pieces")
+    with tempfile.TemporaryDirectory(dir=seed_dir) as tmp:
+        prefix = str(Path(tmp) / "mined")
+        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=prefix, vocab_size=count + 3,
+                                       model_type=model_type, character_coverage=0.9995, num_threads=1,
+                                       hard_vocab_limit=False, minloglevel=2)
+        processor = spm.SentencePieceProcessor(model_file=prefix + ".model")
+        return [processor.id_to_piece(i) for i in range(processor.get_piece_size())
+                if not (processor.is_control(i) or processor.is_unknown(i) or processor.is_byte(i))]
+
+
+def single_id_failures(model_file: str | Path, pieces: Iterable[str]) -> list[str]:
+    """Pieces that do not encode to exactly their own id (a leading lone "▁" piece is ignored, as for CJK text)."""
+    import sentencepiece as spm
+
+    processor = spm.SentencePieceProcessor(model_file=str(model_file))
+    boundary = processor.piece_to_id(WORD_BOUNDARY)
+    failures = []
+    for piece in pieces:
+        ids = processor.encode(piece)
+        if len(ids) == 2 and ids[0] == boundary:
+            ids = ids[1:]
+        if ids != [processor.piece_to_id(piece)]:
+            failures.append(piece)
+    return failures
+
+
+def expand_tokenizer(source_dir: str | Path, pieces: Iterable[str], output_dir: str | Path, *,
+                     user_defined: bool = False) -> ExpansionReport:
+    """Write `output_dir` with the source vocabulary plus `pieces` (ordered by `order_pieces`)."""
+    from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+    source, output = Path(source_dir), Path(output_dir)
+    if output.exists() and any(output.iterdir()):
+        raise ValueError(f"output directory {output} exists and is not empty")
+    proto = model_pb2.ModelProto()
+    proto.ParseFromString((source / "tokenizer.model").read_bytes())
+    known = {p.piece for p in proto.pieces}
+    old_size = len(proto.pieces)
+    added, skipped = [], []
+    piece_type = model_pb2.ModelProto.SentencePiece.USER_DEFINED if user_defined else None
+    for piece in order_pieces(pieces):
+        if piece in known:
+            skipped.append(piece)
+            continue
+        entry = proto.pieces.add()
+        entry.piece, entry.score = piece, 0.0
+        if piece_type is not None:
+            entry.type = piece_type
+        known.add(piece)
+        added.append(piece)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "tokenizer.model").write_bytes(proto.SerializeToString())
+    write_hf_tokenizer_files(output, source)
+    return ExpansionReport(old_size=old_size, new_size=len(proto.pieces), added=tuple(added), skipped=tuple(skipped),
+                           not_single=tuple(single_id_failures(output / "tokenizer.model", added)))
+
+
+def write_hf_tokenizer_files(output_dir: Path, source_dir: Path | None = None) -> None:
+    """Write the slow `LlamaTokenizer` config files next to `tokenizer.model` (BOS added, no EOS, as LLaMA-2)."""
+    config = {"tokenizer_class": "LlamaTokenizer", "add_bos_token": True, "add_eos_token": False,
+              "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": None, "legacy": True,
+              "model_max_length": 4096, "clean_up_tokenization_spaces": False, "sp_model_kwargs": {}}
+    if source_dir is not None and (source_dir / "tokenizer_config.json").is_file():
+        original = json.loads((source_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
+        config.update({k: v for k, v in original.items() if k in {"model_max_length", "legacy", "pad_token"}})
+        config.update({"add_bos_token": True, "add_eos_token": False})
+    (output_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    special = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+    (output_dir / "special_tokens_map.json").write_text(json.dumps(special, indent=2), encoding="utf-8")
+
+
+def copy_tokenizer(source_dir: str | Path, output_dir: str | Path) -> None:
+    """Copy the tokenizer files that exist in `source_dir` (tokenizer.model is required)."""
+    source, output = Path(source_dir), Path(output_dir)
+    if not (source / "tokenizer.model").is_file():
+        raise FileNotFoundError(f"no tokenizer.model in {source}")
+    output.mkdir(parents=True, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, output / name)
+    if not (source / "tokenizer_config.json").is_file():
+        write_hf_tokenizer_files(output)
