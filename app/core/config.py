@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         3, ge=1, validation_alias=AliasChoices("CBENCH_WORKER_MAX_ATTEMPTS", "worker_max_attempts"))
     """Claims a job gets before it is failed with the last reason."""
 
+    worker_chunk_size: int = Field(
+        64, ge=1, validation_alias=AliasChoices("CBENCH_WORKER_CHUNK_SIZE", "worker_chunk_size"))
+    """Questions per batch: predictions are committed, and cancel/SIGTERM honoured, after each batch."""
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str) -> str:

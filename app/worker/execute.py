@@ -16,7 +16,7 @@ from pathlib import Path
 from app.core.config import Settings
 from app.queries.predictions import insert_predictions, load_predictions, stored_question_ids
 from app.worker.heartbeat import Heartbeat
-from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, release_lease
+from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, job_status, release_lease
 from app.worker.models import BackendCache, JobError, local_model_dir
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     backend = backends.get(config.get("backend") or "hf", options)
     run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
                              subjects=config.get("subjects"), limit=config.get("limit"),
-                             max_length=config.get("max_length") or 4096)
+                             max_length=config.get("max_length") or 4096, chunk_size=settings.worker_chunk_size)
     with session_factory() as session:
         skip_ids = stored_question_ids(session, job.id)
 
@@ -78,8 +78,13 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     def on_progress(done: int, total: int) -> None:
         progress.done, progress.total = done, total
 
-    outcome = run_benchmark(backend, run_options, skip_ids=skip_ids, on_predictions=store,
-                            should_stop=lambda: stop.is_set() or heartbeat.lost.is_set(), on_progress=on_progress)
+    def should_stop() -> bool:  # between batches: SIGTERM, a lost lease, or a cancel seen in the database
+        if not (stop.is_set() or heartbeat.lost.is_set()) and job_status(session_factory, job.id) != "running":
+            heartbeat.lost.set()
+        return stop.is_set() or heartbeat.lost.is_set()
+
+    outcome = run_benchmark(backend, run_options, skip_ids=skip_ids, on_predictions=store, should_stop=should_stop,
+                            on_progress=on_progress)
     if heartbeat.lost.is_set():
         return "lost"
     if outcome.cancelled:
@@ -88,5 +93,6 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     with session_factory() as session:
         predictions = load_predictions(session, job.id)
     summary = summarize_predictions(job.benchmark, predictions)
-    finished = finish_job(session_factory, job.id, owner, summary, dict(outcome.record), progress.pair())
+    record = {**outcome.record, "worker": owner, "attempt": job.attempts}
+    finished = finish_job(session_factory, job.id, owner, summary, record, progress.pair())
     return "succeeded" if finished else "lost"

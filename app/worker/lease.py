@@ -100,6 +100,11 @@ def renew_lease(session_factory: SessionFactory, job_id: int, owner: str, lease_
         return result.rowcount == 1
 
 
+def job_status(session_factory: SessionFactory, job_id: int) -> str | None:
+    with session_factory() as session:
+        return session.scalar(select(Job.status).where(Job.id == job_id))
+
+
 def release_lease(session_factory: SessionFactory, job_id: int, owner: str) -> bool:
     """Put the job back in the queue without counting this attempt (graceful shutdown)."""
     with session_factory() as session:
