@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,13 +64,12 @@ def cmd_run(ns: argparse.Namespace) -> int:
     from trainer.loop import run
 
     result = run(train_args.from_namespace(ns))
-    print(json.dumps(result))
+    if os.environ.get("RANK", "0") == "0":
+        print(json.dumps(result))
     return 0
 
 
 def cmd_register(ns: argparse.Namespace) -> int:
-    import os
-
     from trainer.registration import EvalRequest, enqueue, flush, registration_body
 
     token = ns.token or os.environ.get("CBENCH_TOKEN")

@@ -24,6 +24,7 @@ from trainer.args import TrainArgs, split_list
 from trainer.attention import choose_attention
 from trainer.checkpoints import (
     checkpoint_name,
+    load_training_state,
     read_running_states,
     read_sidecar,
     save_checkpoint,
@@ -154,8 +155,7 @@ def setup(args: TrainArgs) -> Session:
     booster = Booster(plugin=plugin)
     model, optimizer, _, _, scheduler = booster.boost(model, optimizer, lr_scheduler=scheduler)
     if full_resume:
-        booster.load_optimizer(optimizer, str(start_dir / "optimizer"))
-        booster.load_lr_scheduler(scheduler, str(start_dir / "lr_scheduler.pt"))
+        load_training_state(booster, optimizer, scheduler, start_dir)
         log(rank, f"resumed {start_dir} at epoch {running['epoch']}, step {running['step']}")
     log(rank, f"{len(dataset)} sequences in {len(dataset.bucket_ranges)} buckets; {steps_per_epoch} steps/epoch, "
               f"{total} steps, warm-up {warmup}; peak memory {peak_memory(cuda)}")
@@ -184,7 +184,7 @@ def save(s: Session, epoch: int, step: int, running: dict) -> Path:
                "attn_implementation": s.attn, "plugin": args.plugin, "world_size": s.world_size,
                "args": args.public_dict()}
     save_checkpoint(s.booster, s.model, s.optimizer, s.scheduler, path, tokenizer_dir=s.start_dir,
-                    running=running, sidecar=sidecar, is_master=s.rank == 0)
+                    running=running, sidecar=sidecar, is_master=s.rank == 0, shard_optimizer=s.cuda)
     log(s.rank, f"saved {path}; peak memory {peak_memory(s.cuda)}")
     if s.rank == 0 and args.server:
         request = EvalRequest(benchmarks=tuple(split_list(args.benchmarks)), limit=args.eval_limit,
