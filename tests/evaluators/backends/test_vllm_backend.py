@@ -273,3 +273,24 @@ def test_parameter_count_reads_safetensors_headers(vb, tmp_path):
     (tmp_path / "model.safetensors").write_bytes(len(raw).to_bytes(8, "little") + raw + bytes(68))
     assert vb.count_parameters(str(tmp_path)) == 17
     assert vb.count_parameters(str(tmp_path / "missing")) is None
+
+
+def test_sampling_params_pass_vllms_own_validation_for_a_llama_config(vb, data_dir, tmp_path):
+    """vLLM's `SamplingParams.verify` against a real `ModelConfig` of a locally built tiny LLaMA (no engine)."""
+    from vllm.config import ModelConfig
+    from vllm.exceptions import VLLMValidationError
+
+    from evaluators.tiny_model import build_tiny_llama
+
+    path = str(build_tiny_llama(tmp_path / "tiny", data_dir / "tokenizers" / "llama2", seed=0))
+    kwargs = vb.engine_kwargs(BackendOptions(model_path=path))
+    config = ModelConfig(model=path, tokenizer=path, dtype="float32", logprobs_mode=kwargs["logprobs_mode"],
+                         generation_config=kwargs["generation_config"])
+    assert config.logprobs_mode == "raw_logits"
+    requests = [ScoreRequest(ids=(1, 673, 29901), candidates=LETTERS, generate=True),
+                ScoreRequest(ids=(1, 673), candidates=((319, 31999),))]
+    for call in vb.engine_calls(requests, "max_logit"):
+        call.params.verify(config, None, None, None)
+    out_of_vocab = vb.engine_calls([ScoreRequest(ids=(1,), candidates=((32000,),))], "max_logit")[0]
+    with pytest.raises(VLLMValidationError, match="out-of-vocab"):
+        out_of_vocab.params.verify(config, None, None, None)
