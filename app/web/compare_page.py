@@ -1,0 +1,88 @@
+"""`/compare?a=ID&b=ID`: two models on the same questions. Per benchmark: accuracy difference, exact McNemar
+p-value and a seeded paired-bootstrap 95% interval; per subject: the differences; and the disagreements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from app.api.deps import SessionDep
+from app.errors import InvalidRequestError
+from app.queries.models import get_model
+from app.web import queries
+from app.web.render import Context, respond
+from evaluators.catalog import BENCHMARKS
+from evaluators.paired_stats import bootstrap_diff_interval, mcnemar_exact, paired_counts
+
+router = APIRouter(include_in_schema=False)
+
+BOOTSTRAP_SEED = 0
+BOOTSTRAP_RESAMPLES = 2000
+DISAGREEMENTS_PER_PAGE = 100
+
+
+def _model_id(query: Mapping[str, str], name: str) -> int:
+    text = query.get(name, "")
+    if not text.isdigit():
+        raise InvalidRequestError(f"query parameter {name!r} must be a model id (an integer), got {text!r}")
+    return int(text)
+
+
+def _stats(rows: list[queries.PairedRow]) -> dict[str, Any]:
+    counts = paired_counts([r.correct_a for r in rows], [r.correct_b for r in rows])
+    low, high = bootstrap_diff_interval(counts, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
+    return {"n": counts.n, "acc_a": 100.0 * (counts.both + counts.only_a) / counts.n,
+            "acc_b": 100.0 * (counts.both + counts.only_b) / counts.n, "diff": counts.diff,
+            "only_a": counts.only_a, "only_b": counts.only_b, "both": counts.both, "neither": counts.neither,
+            "p_value": mcnemar_exact(counts.only_a, counts.only_b), "ci_low": low, "ci_high": high}
+
+
+def compare_context(session: Session, query: Mapping[str, str]) -> Context:
+    a_id, b_id = _model_id(query, "a"), _model_id(query, "b")
+    page_text = query.get("page", "1")
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise InvalidRequestError(f"page must be a positive integer, got {page_text!r}")
+    page = int(page_text)
+    model_a, model_b = queries.model_info(get_model(session, a_id)), queries.model_info(get_model(session, b_id))
+    results = queries.latest_results(session, [a_id, b_id])
+    jobs_a = {r.benchmark: r for r in results if r.model_id == a_id}
+    jobs_b = {r.benchmark: r for r in results if r.model_id == b_id}
+    shared = sorted(set(jobs_a) & set(jobs_b), key=lambda b: BENCHMARKS.index(b) if b in BENCHMARKS else 99)
+    pairs = {b: (jobs_a[b].job_id, jobs_b[b].job_id) for b in shared}
+    combined = {b for b in shared if jobs_a[b].metric == "combined"}
+    rows = queries.paired_predictions(session, pairs, combined)
+    by_bench: dict[str, list[queries.PairedRow]] = {}
+    by_subject: dict[tuple[str, str], list[queries.PairedRow]] = {}
+    for row in rows:
+        by_bench.setdefault(row.benchmark, []).append(row)
+        by_subject.setdefault((row.benchmark, row.subject), []).append(row)
+    benchmarks = []
+    for bench in shared:
+        entry = {"benchmark": bench, "job_a": pairs[bench][0], "job_b": pairs[bench][1], "metric": jobs_a[bench].metric,
+                 "n_a": jobs_a[bench].n, "n_b": jobs_b[bench].n}
+        entry.update(_stats(by_bench[bench]) if by_bench.get(bench) else {"n": 0})
+        benchmarks.append(entry)
+    subjects = [{"benchmark": bench, "subject": subject, **_stats(items)}
+                for (bench, subject), items in sorted(by_subject.items())]
+    disagreements = [r for r in rows if r.correct_a != r.correct_b]
+    start = (page - 1) * DISAGREEMENTS_PER_PAGE
+    return {"title": f"{model_a.name} vs {model_b.name}", "a": model_a, "b": model_b, "benchmarks": benchmarks,
+            "only_a": sorted(set(jobs_a) - set(jobs_b)), "only_b": sorted(set(jobs_b) - set(jobs_a)),
+            "subjects": subjects, "disagreement_count": len(disagreements), "page": page,
+            "pages": max(1, -(-len(disagreements) // DISAGREEMENTS_PER_PAGE)),
+            "disagreements": disagreements[start:start + DISAGREEMENTS_PER_PAGE], "jobs": pairs,
+            "bootstrap": {"seed": BOOTSTRAP_SEED, "resamples": BOOTSTRAP_RESAMPLES, "level": 0.95}}
+
+
+@router.get("/compare.json")
+def compare_json(request: Request, session: SessionDep) -> Response:
+    return respond(request, "compare.html", lambda: compare_context(session, request.query_params), as_json=True)
+
+
+@router.get("/compare")
+def compare_page(request: Request, session: SessionDep) -> Response:
+    return respond(request, "compare.html", lambda: compare_context(session, request.query_params), as_json=False)

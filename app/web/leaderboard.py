@@ -1,0 +1,212 @@
+"""The leaderboard page `/`, its JSON twin `/leaderboard.json` and CSV export `/leaderboard.csv`.
+
+One row per model, one column per benchmark (newest succeeded job) plus the average over the shown columns.
+The view state lives in the query string: `q` (regex on the name), `tag`, `run`, `metric` (micro|macro),
+`sort` (a column, `-` prefix for descending) and `cols` (comma-separated benchmarks to show).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from app.api.deps import SessionDep
+from app.errors import DomainError, InvalidRequestError
+from app.web import queries
+from app.web.render import Context, respond
+from evaluators.catalog import BENCHMARKS
+
+router = APIRouter(include_in_schema=False)
+
+METRICS = ("micro", "macro")
+FIXED_SORTS = ("name", "avg", "step")
+
+
+@dataclass(frozen=True)
+class LeaderboardParams:
+    q: str = ""
+    tag: str = ""
+    run: str = ""
+    metric: str = "micro"
+    sort: str = "-avg"
+    cols: tuple[str, ...] | None = None
+
+    def as_query(self) -> dict[str, str]:
+        """The non-default parameters, for links and exports."""
+        values = {"q": self.q, "tag": self.tag, "run": self.run,
+                  "metric": "" if self.metric == "micro" else self.metric,
+                  "sort": "" if self.sort == "-avg" else self.sort,
+                  "cols": ",".join(self.cols) if self.cols is not None else ""}
+        return {k: v for k, v in values.items() if v}
+
+
+@dataclass(frozen=True)
+class Cell:
+    job_id: int
+    value: float
+    acc: float
+    ci_low: float
+    ci_high: float
+    macro_acc: float
+    n: int
+    expected_n: int | None
+    partial: bool
+    template: str
+    metric: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Row:
+    model_id: int
+    name: str
+    tags: list[str]
+    training_run: str | None
+    step: int | None
+    cells: dict[str, Cell | None]
+    avg: float | None
+    avg_over: int  # how many of the shown benchmarks the average covers (complete runs only)
+
+
+def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
+    """Validate the query string; a bad value raises `InvalidRequestError` with a one-line message."""
+    q = query.get("q", "").strip()
+    if q:
+        try:
+            re.compile(q)
+        except re.error as exc:
+            raise InvalidRequestError(f"invalid name filter regex {q!r}: {exc}") from None
+    metric = query.get("metric", "") or "micro"
+    if metric not in METRICS:
+        raise InvalidRequestError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
+    sort = query.get("sort", "") or "-avg"
+    if sort.lstrip("-") not in (*FIXED_SORTS, *BENCHMARKS):
+        raise InvalidRequestError(f"unknown sort column {sort!r}; valid: {', '.join((*FIXED_SORTS, *BENCHMARKS))}"
+                                  " (prefix '-' for descending)")
+    cols_text = query.get("cols")
+    cols = None
+    if cols_text is not None and cols_text.strip():
+        cols = tuple(c.strip() for c in cols_text.split(",") if c.strip())
+        unknown = [c for c in cols if c not in BENCHMARKS]
+        if unknown:
+            raise InvalidRequestError(f"unknown benchmark column(s) {', '.join(unknown)}; valid: {', '.join(BENCHMARKS)}")
+    return LeaderboardParams(q=q, tag=query.get("tag", "").strip(), run=query.get("run", "").strip(), metric=metric,
+                             sort=sort, cols=cols)
+
+
+def _cell(result: queries.Result, metric: str) -> Cell:
+    value = result.macro_acc if metric == "macro" else result.acc
+    expected = f" of {result.expected_n:,}" if result.expected_n is not None else ""
+    title = (f"micro {result.acc:.2f}% (95% CI {result.ci_low:.2f}–{result.ci_high:.2f}), "
+             f"macro {result.macro_acc:.2f}% over {result.subject_count} subjects; "
+             f"n = {result.n:,}{expected}; {result.template} / {result.metric}")
+    if result.partial:
+        title += "; PARTIAL run"
+    return Cell(job_id=result.job_id, value=value, acc=result.acc, ci_low=result.ci_low, ci_high=result.ci_high,
+                macro_acc=result.macro_acc, n=result.n, expected_n=result.expected_n, partial=result.partial,
+                template=result.template, metric=result.metric, title=title)
+
+
+def _sort_key(row: Row, column: str) -> tuple[int, Any]:
+    """Missing values sort last in both directions (handled by the caller); names case-insensitively."""
+    if column == "name":
+        return (0, row.name.lower())
+    if column == "step":
+        return (0, row.step) if row.step is not None else (1, 0)
+    value = row.avg if column == "avg" else (row.cells.get(column).value if row.cells.get(column) else None)
+    return (0, value) if value is not None else (1, 0)
+
+
+def sort_rows(rows: list[Row], sort: str) -> list[Row]:
+    column = sort.lstrip("-")
+    descending = sort.startswith("-")
+    present = [r for r in rows if _sort_key(r, column)[0] == 0]
+    missing = [r for r in rows if _sort_key(r, column)[0] == 1]
+    present.sort(key=lambda r: (r.name.lower(), r.model_id))
+    present.sort(key=lambda r: _sort_key(r, column)[1], reverse=descending)
+    missing.sort(key=lambda r: (r.name.lower(), r.model_id))
+    return present + missing
+
+
+def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
+    models = queries.list_models(session)
+    all_tags = sorted({t for m in models for t in m.tags})
+    all_runs = sorted({m.training_run for m in models if m.training_run})
+    pattern = re.compile(params.q, re.IGNORECASE) if params.q else None
+    chosen = [m for m in models
+              if (pattern is None or pattern.search(m.name))
+              and (not params.tag or params.tag in m.tags)
+              and (not params.run or m.training_run == params.run)]
+    results = queries.latest_results(session, [m.id for m in chosen]) if chosen else []
+    by_model: dict[int, dict[str, queries.Result]] = {}
+    for result in results:
+        by_model.setdefault(result.model_id, {})[result.benchmark] = result
+    present = [b for b in BENCHMARKS if any(b in cells for cells in by_model.values())]
+    columns = [b for b in (params.cols if params.cols is not None else present)]
+    rows = []
+    for model in chosen:
+        cells = {b: _cell(r, params.metric) for b, r in by_model.get(model.id, {}).items()}
+        complete = [cells[b].value for b in columns if b in cells and not cells[b].partial]
+        rows.append(Row(model_id=model.id, name=model.name, tags=model.tags, training_run=model.training_run,
+                        step=model.step, cells={b: cells.get(b) for b in BENCHMARKS if b in cells or b in columns},
+                        avg=sum(complete) / len(complete) if complete else None, avg_over=len(complete)))
+    return {"title": "Leaderboard", "params": asdict(params), "qs": params.as_query(), "benchmarks": list(BENCHMARKS),
+            "present": present, "columns": columns, "tags": all_tags, "runs": all_runs,
+            "rows": sort_rows(rows, params.sort), "model_count": len(models)}
+
+
+CSV_FIXED = ("model_id", "model", "training_run", "step", "tags")
+
+
+def leaderboard_csv(context: Context) -> str:
+    """The current view as CSV: value, interval, n and partial flag per shown benchmark, then the average."""
+    metric = context["params"]["metric"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = list(CSV_FIXED)
+    for bench in context["columns"]:
+        header += [f"{bench}_{metric}", f"{bench}_ci_low", f"{bench}_ci_high", f"{bench}_n", f"{bench}_partial",
+                   f"{bench}_job_id"]
+    writer.writerow([*header, f"average_{metric}", "average_over"])
+    for row in context["rows"]:
+        line: list[Any] = [row.model_id, row.name, row.training_run or "", row.step if row.step is not None else "",
+                           ";".join(row.tags)]
+        for bench in context["columns"]:
+            cell = row.cells.get(bench)
+            line += ([f"{cell.value:.4f}", f"{cell.ci_low:.4f}", f"{cell.ci_high:.4f}", cell.n, int(cell.partial),
+                      cell.job_id] if cell else ["", "", "", "", "", ""])
+        line += [f"{row.avg:.4f}" if row.avg is not None else "", row.avg_over]
+        writer.writerow(line)
+    return out.getvalue()
+
+
+def _build(session: Session, request: Request) -> Context:
+    return leaderboard_context(session, parse_params(request.query_params))
+
+
+@router.get("/")
+def leaderboard_page(request: Request, session: SessionDep) -> Response:
+    return respond(request, "leaderboard.html", lambda: _build(session, request), as_json=False)
+
+
+@router.get("/leaderboard.json")
+def leaderboard_json(request: Request, session: SessionDep) -> Response:
+    return respond(request, "leaderboard.html", lambda: _build(session, request), as_json=True)
+
+
+@router.get("/leaderboard.csv")
+def leaderboard_export(request: Request, session: SessionDep) -> Response:
+    try:
+        context = _build(session, request)
+    except DomainError as exc:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    return Response(leaderboard_csv(context), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="leaderboard.csv"'})

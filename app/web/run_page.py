@@ -1,0 +1,84 @@
+"""`/runs/{name}`: the checkpoints of one training run (models sharing `training_run`, ordered by step): score
+against step or tokens seen per benchmark with 95% bands and the best checkpoint marked, and a per-subject heat
+map over the checkpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from app.api.deps import SessionDep
+from app.errors import InvalidRequestError, NotFoundError
+from app.web import queries
+from app.web.charts import PointInput, heat_color, line_chart
+from app.web.render import Context, respond
+from evaluators.catalog import BENCHMARKS
+
+router = APIRouter(include_in_schema=False)
+
+X_AXES = {"step": "step", "tokens": "tokens seen"}
+
+
+def _order(benchmark: str) -> int:
+    return BENCHMARKS.index(benchmark) if benchmark in BENCHMARKS else len(BENCHMARKS)
+
+
+def run_context(session: Session, name: str, x: str) -> Context:
+    if x not in X_AXES:
+        raise InvalidRequestError(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
+    models = queries.list_models(session, run=name)
+    if not models:
+        raise NotFoundError(f"training run {name!r} has no registered checkpoints")
+    models.sort(key=lambda m: (m.step is None, m.step or 0, m.id))
+    results = queries.latest_results(session, [m.id for m in models])
+    by_key = {(r.model_id, r.benchmark): r for r in results}
+    subject_rows = queries.subject_scores(session, [r.job_id for r in results])
+    job_bench = {r.job_id: (r.model_id, r.benchmark) for r in results}
+    benchmarks = sorted({r.benchmark for r in results}, key=_order)
+    series: dict[str, list[dict[str, Any]]] = {}
+    best: dict[str, int] = {}
+    for bench in benchmarks:
+        points = [{"model_id": m.id, "model": m.name, "step": m.step, "tokens_seen": m.tokens_seen,
+                   "job_id": r.job_id, "acc": r.acc, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
+                   "partial": r.partial}
+                  for m in models if (r := by_key.get((m.id, bench))) is not None]
+        series[bench] = points
+        if points:
+            best[bench] = max(points, key=lambda p: p["acc"])["model_id"]
+    heat: dict[str, dict[str, Any]] = {}
+    for score in subject_rows:
+        model_id, bench = job_bench[score.job_id]
+        entry = heat.setdefault(bench, {}).setdefault(score.subject, {"display": score.display, "cells": {}})
+        entry["cells"][str(model_id)] = {"acc": score.acc, "n": score.n, "ci_low": score.ci_low,
+                                         "ci_high": score.ci_high, "job_id": score.job_id}
+    heat_sorted = {b: dict(sorted(heat.get(b, {}).items())) for b in benchmarks}
+    return {"title": f"Run {name}", "run": name, "x": x, "x_label": X_AXES[x],
+            "checkpoints": [{"model_id": m.id, "name": m.name, "step": m.step, "tokens_seen": m.tokens_seen}
+                            for m in models],
+            "benchmarks": benchmarks, "series": series, "best": best, "heat": heat_sorted}
+
+
+def _charts(context: Context) -> Context:
+    key = "tokens_seen" if context["x"] == "tokens" else "step"
+    series = {}
+    skipped = 0
+    for bench, points in context["series"].items():
+        inputs = []
+        for p in points:
+            if p[key] is None:
+                skipped += 1
+                continue
+            inputs.append(PointInput(x=float(p[key]), value=p["acc"], low=p["ci_low"], high=p["ci_high"],
+                                     label=f"{p['model']} ({bench})", href=f"/jobs/{p['job_id']}"))
+        series[bench] = inputs
+    return {"chart": line_chart(series, x_label=context["x_label"]), "skipped": skipped, "heat_color": heat_color}
+
+
+@router.get("/runs/{name:path}")
+def run_page(name: str, request: Request, session: SessionDep, x: str = "step") -> Response:
+    if name.endswith(".json"):
+        return respond(request, "run.html", lambda: run_context(session, name[: -len(".json")], x), as_json=True)
+    return respond(request, "run.html", lambda: run_context(session, name, x), as_json=False, decorate=_charts)
