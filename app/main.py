@@ -36,13 +36,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_web(app: FastAPI) -> None:
+    """Mount the pages of `app.web`: its `include(app)` when defined, else its `router`."""
     try:
         web = importlib.import_module("app.web")
     except ModuleNotFoundError as exc:
         if exc.name != "app.web":
             raise
         return
-    web.include(app)
+    if hasattr(web, "include"):
+        web.include(app)
+    elif hasattr(web, "router"):
+        app.include_router(web.router)
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
