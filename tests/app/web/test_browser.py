@@ -1,0 +1,208 @@
+"""The pages in real headless Chromium against uvicorn on a migrated, seeded SQLite file; screenshots of every
+page go to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core.config import Settings
+from app.db.migrate import upgrade
+from app.main import create_app
+from evaluators.paired_stats import mcnemar_exact, paired_counts
+
+from .conftest import XSS_NAME, Seeded, make_predictions, seed
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
+
+if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+    pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded, str]]:
+    import uvicorn
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'cbench.db'}"
+    upgrade(url)
+    app = create_app(Settings(_env_file=None, database_url=url))
+    with app.state.session_factory() as session:
+        seeded = seed(session)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", seeded, url
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM),
+                                     args=["--headless", "--no-sandbox", "--disable-gpu",
+                                           "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):  # noqa: ANN001, ANN201
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def _shot(page, name: str) -> None:  # noqa: ANN001
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _names(page) -> list[str]:  # noqa: ANN001
+    return page.locator("#leaderboard tbody tr td.name a").all_inner_texts()
+
+
+def test_leaderboard_sorts_by_clicking_a_header(server, page) -> None:  # noqa: ANN001
+    base, _seeded, _url = server
+    page.goto(base + "/")
+    _shot(page, "leaderboard")
+    before = _names(page)
+    page.locator('#leaderboard th[data-col="cmmlu"]').click()
+    descending = _names(page)
+    assert descending != before
+    assert descending[0] == "alpha-7b"  # highest cmmlu score
+    assert "sort=-cmmlu" in page.url
+    assert "sort=-cmmlu" in page.locator("#export-csv").get_attribute("href")
+    page.locator('#leaderboard th[data-col="cmmlu"]').click()
+    ascending = _names(page)
+    assert "sort=cmmlu" in page.url
+    assert ascending != descending and ascending[0] != "alpha-7b"
+    page.goto(base + "/?sort=name")  # server-side sort from the URL
+    assert _names(page) == sorted(_names(page), key=str.lower)
+
+
+def test_leaderboard_filters_and_partial_label(server, page) -> None:  # noqa: ANN001
+    base, _seeded, _url = server
+    page.goto(base + "/?q=ckpt")
+    assert all(n.startswith("ckpt-") for n in _names(page)) and len(_names(page)) == 4
+    page.goto(base + "/")
+    assert page.locator("#leaderboard td.partial .badge").first.inner_text() == "partial"
+    page.locator('input[name="metric"][value="macro"]').check()
+    page.wait_for_url("**metric=macro**")
+    _shot(page, "leaderboard-macro")
+
+
+def test_xss_model_name_renders_as_text(server, page) -> None:  # noqa: ANN001
+    base, seeded, _url = server
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(base + "/")
+    assert XSS_NAME in _names(page)
+    page.goto(base + f"/models/{seeded.models[XSS_NAME]}")
+    assert page.locator("#model-name").inner_text() == XSS_NAME
+    assert page.locator("script:not([src])").count() == 0
+    _shot(page, "model-xss")
+    assert not dialogs
+
+
+def test_drill_down_reaches_a_question_prompt(server, page) -> None:  # noqa: ANN001
+    base, _seeded, _url = server
+    page.goto(base + "/")
+    page.locator("#leaderboard tbody tr", has_text="alpha-7b").locator("td.name a").click()
+    page.wait_for_url("**/models/*")
+    assert page.locator("svg.bar-chart rect.bar").count() == 3
+    _shot(page, "model")
+    page.locator("svg.bar-chart a").first.click()
+    page.wait_for_url("**/jobs/*")
+    page.locator('select[name="subject"]').select_option("anatomy")
+    page.locator('select[name="result"]').select_option("wrong")
+    page.locator("form.filters button").click()
+    page.wait_for_url("**subject=anatomy**")
+    first = page.locator("li.prediction").first
+    assert "wrong" in first.get_attribute("class")
+    if not first.locator("details.prompt").evaluate("d => d.open"):
+        first.locator("details.prompt summary").click()
+    prompt = first.locator("pre.prompt-text").inner_text()
+    assert "Question" in prompt and "<b>what</b> & why?" in prompt and "anatomy" in prompt
+    _shot(page, "job")
+
+
+def test_job_page_updates_live_while_running(server, page) -> None:  # noqa: ANN001
+    base, seeded, url = server
+    page.goto(base + f"/jobs/{seeded.running}")
+    assert page.locator("#status").inner_text() == "running"
+    from sqlalchemy import create_engine, update
+
+    from app.db.models import Job
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(update(Job).where(Job.id == seeded.running)
+                           .values(status="failed", progress_done=9, error="worker lost <lease>"))
+    engine.dispose()
+    page.wait_for_function("document.getElementById('status').textContent === 'failed'", timeout=10000)
+    assert page.locator("#error").inner_text() == "worker lost <lease>"
+    assert page.locator("#progress-text").inner_text() == "9 / 40"
+    _shot(page, "job-live")
+
+
+def test_run_page_draws_one_point_per_checkpoint(server, page) -> None:  # noqa: ANN001
+    base, seeded, _url = server
+    page.goto(base + "/runs/run-x")
+    checkpoints = len(seeded.run_checkpoints)
+    for benchmark in ("mmlu", "cmmlu"):
+        assert page.locator(f'svg.line-chart circle.point[data-benchmark="{benchmark}"]').count() == checkpoints
+        assert page.locator(f'svg.line-chart circle.point.best[data-benchmark="{benchmark}"]').count() == 1
+    assert page.locator("svg.line-chart path.band").count() == 2
+    assert page.locator("table.heatmap").first.locator("tbody tr").count() == 3  # mmlu subjects
+    _shot(page, "run")
+    page.goto(base + "/runs/run-x?x=tokens")
+    assert page.locator("svg.line-chart .axis-label").text_content() == "tokens seen"
+
+
+def test_compare_page_shows_mcnemar_p_value(server, page) -> None:  # noqa: ANN001
+    base, seeded, _url = server
+    a, b = seeded.models["alpha-7b"], seeded.models["beta-7b"]
+    page.goto(base + f"/compare?a={a}&b={b}")
+    row = page.locator("#compare-benchmarks tbody tr", has_text="mmlu").first
+    shown = float(row.locator("td.p-value").inner_text())
+    subjects = ("abstract_algebra", "anatomy", "astronomy")
+    counts = paired_counts([p.correct for p in make_predictions("alpha-7b", "mmlu", 0.8, subjects)],
+                           [p.correct for p in make_predictions("beta-7b", "mmlu", 0.35, subjects)])
+    assert shown == pytest.approx(mcnemar_exact(counts.only_a, counts.only_b), rel=1e-3)
+    assert page.locator("#disagreements tbody tr").count() > 0
+    _shot(page, "compare")
+
+
+def test_queue_page_lists_failure_reasons(server, page) -> None:  # noqa: ANN001
+    base, _seeded, _url = server
+    page.goto(base + "/queue")
+    assert page.get_by_text("CUDA out of memory <oom> at layer 3").count() == 1
+    _shot(page, "queue")
