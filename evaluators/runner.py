@@ -120,7 +120,7 @@ def _predictions_for(backend: Backend, chunk: list[PlannedQuestion], scored: lis
     predictions = []
     for item, result in zip(chunk, scored, strict=True):
         q = item.question
-        gold_text = q.options[q.letters.index(q.gold)] if q.gold in q.letters else None
+        gold_text = q.options[q.letters.index(q.gold)] if q.gold in q.letters and q.options else None
         predictions.append(make_prediction(item.prompt, result, metric, keep_prompt_text, gold_text=gold_text))
     return predictions, nan_count
 

@@ -88,6 +88,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from evaluators.backends.base import BackendOptions
     from evaluators.progress import ProgressBar
     from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
+    from evaluators.templates import get_template
 
     benchmarks = _csv(args.benchmarks) or []
     subjects = _csv(args.subjects)
@@ -99,7 +100,8 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ValueError("--limit must be a positive number of questions per subject")
     backend = load_backend(args.backend, BackendOptions(model_path=args.model, device=args.device, dtype=args.dtype,
                                                         allow_remote_code=args.allow_remote_code,
-                                                        max_batch_tokens=args.batch_tokens))
+                                                        max_batch_tokens=args.batch_tokens,
+                                                        extra={"score_method": get_template(args.template).scoring_method}))
     results: list[dict[str, Any]] = []
     predictions: dict[str, list[dict[str, Any]]] = {}
     for benchmark in benchmarks:
