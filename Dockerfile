@@ -1,0 +1,20 @@
+# colossal-bench image: the API (`cbench serve --no-worker`) and GPU workers (`cbench worker`) share it.
+# CPU-only API images can skip the eval extra: docker build --build-arg EXTRAS="" .
+FROM python:3.11-slim
+
+ARG EXTRAS="eval"
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+
+WORKDIR /srv/colossal-bench
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY cbench ./cbench
+COPY evaluators ./evaluators
+COPY datasets ./datasets
+COPY migrations ./migrations
+COPY alembic.ini ./
+RUN pip install -e ".${EXTRAS:+[$EXTRAS]}"
+
+ENV CBENCH_DATA_DIR=/data CBENCH_MODEL_ROOTS=/models
+EXPOSE 8000
+CMD ["cbench", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-worker"]
