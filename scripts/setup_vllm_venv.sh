@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${1:-${PYTHON:-python3.11}}"
 VENV="${VLLM_VENV:-.venv-vllm}"
-SPEC="${VLLM_SPEC:-vllm}"
+SPEC="${VLLM_SPEC:-vllm==0.33.0}"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
