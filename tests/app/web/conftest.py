@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from app.db.base import utcnow
 from app.db.models import Job, Model, PredictionRow, SubjectResult
 from evaluators.aggregate import summarize
 from evaluators.records import Prediction
@@ -64,7 +65,7 @@ def add_succeeded_job(session: Session, model_id: int, model: str, benchmark: st
     summary = summarize(benchmark, predictions, metric=metric, expected_n=n + 7 if partial else n,
                         subject_names={s: s.replace("_", " ").title() for s in subjects})
     job = Job(model_id=model_id, benchmark=benchmark, template="colossaleval", config={}, status="succeeded",
-              progress_done=n, progress_total=n, attempts=1, summary=summary.to_dict(),
+              progress_done=n, progress_total=n, attempts=1, summary=summary.to_dict(), finished_at=utcnow(),
               record={"template": "colossaleval", "prompts_sha256": "ab" * 32, "git_revision": "test"})
     session.add(job)
     session.flush()
