@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trainer.vocab import copy_tokenizer
+from trainer.vocab import copy_tokenizer, load_processor
 
 if TYPE_CHECKING:
     import torch
@@ -29,10 +29,7 @@ class ResizeReport:
 
 def decompositions(old_model_file: str | Path, new_model_file: str | Path) -> list[list[int]]:
     """For each new piece (id >= old size), its ids under the old tokenizer, without BOS/EOS."""
-    import sentencepiece as spm
-
-    old = spm.SentencePieceProcessor(model_file=str(old_model_file))
-    new = spm.SentencePieceProcessor(model_file=str(new_model_file))
+    old, new = load_processor(old_model_file), load_processor(new_model_file)
     old_size, new_size = old.get_piece_size(), new.get_piece_size()
     if new_size <= old_size:
         raise ValueError(f"the new tokenizer ({new_size} pieces) is not larger than the old one ({old_size})")

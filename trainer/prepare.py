@@ -22,7 +22,7 @@ from trainer.packing import (
     shuffled,
     sort_documents,
 )
-from trainer.vocab import tokenizer_hash
+from trainer.vocab import load_processor, tokenizer_hash
 
 MANIFEST = "manifest.json"
 FORMAT = "cbench-packed-v1"
@@ -86,14 +86,12 @@ def tokenize_sub_dataset(path: Path, processor, max_length: int, bins: int) -> S
 def prepare(inputs: list[str | Path], tokenizer_dir: str | Path, output_dir: str | Path, *, max_length: int = 4096,
             bins: int = 10, seed: int = 42) -> dict:
     """Tokenize, bin, pack and write; returns the manifest (also written to `output_dir/manifest.json`)."""
-    import sentencepiece as spm
-
     if not inputs:
         raise ValueError("give at least one input (--input)")
     output = Path(output_dir)
     if output.exists() and any(output.iterdir()):
         raise ValueError(f"output directory {output} exists and is not empty")
-    processor = spm.SentencePieceProcessor(model_file=str(Path(tokenizer_dir) / "tokenizer.model"))
+    processor = load_processor(tokenizer_dir)
     subs = [tokenize_sub_dataset(Path(p), processor, max_length, bins) for p in inputs]
     output.mkdir(parents=True, exist_ok=True)
     buckets = []

@@ -44,6 +44,18 @@ def tokenizer_hash(tokenizer_dir: str | Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def load_processor(model_file: str | Path):
+    """A SentencePieceProcessor, with a clear error when the file is missing (sentencepiece raises RuntimeError)."""
+    import sentencepiece as spm
+
+    path = Path(model_file)
+    if path.is_dir():
+        path = path / "tokenizer.model"
+    if not path.is_file():
+        raise FileNotFoundError(f"tokenizer model {path} does not exist")
+    return spm.SentencePieceProcessor(model_file=str(path))
+
+
 def read_pieces(path: str | Path) -> list[str]:
     """Read JSON lines `{"piece": "..."}`; blank lines are skipped, anything else is an error naming the line."""
     pieces = []
@@ -84,9 +96,7 @@ def mine_pieces(corpus: str | Path, count: int, *, model_type: str = "bpe", seed
 
 def single_id_failures(model_file: str | Path, pieces: Iterable[str]) -> list[str]:
     """Pieces that do not encode to exactly their own id (a leading lone "▁" piece is ignored, as for CJK text)."""
-    import sentencepiece as spm
-
-    processor = spm.SentencePieceProcessor(model_file=str(model_file))
+    processor = load_processor(model_file)
     boundary = processor.piece_to_id(WORD_BOUNDARY)
     failures = []
     for piece in pieces:
@@ -106,6 +116,8 @@ def expand_tokenizer(source_dir: str | Path, pieces: Iterable[str], output_dir: 
     source, output = Path(source_dir), Path(output_dir)
     if output.exists() and any(output.iterdir()):
         raise ValueError(f"output directory {output} exists and is not empty")
+    if not (source / "tokenizer.model").is_file():
+        raise FileNotFoundError(f"no tokenizer.model in {source}")
     proto = model_pb2.ModelProto()
     proto.ParseFromString((source / "tokenizer.model").read_bytes())
     known = {p.piece for p in proto.pieces}

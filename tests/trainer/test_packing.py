@@ -1,6 +1,13 @@
 import pytest
 
-from trainer.packing import IGNORE_INDEX, Document, build_document, pack_greedy, percentage_bins, sort_documents
+from trainer.packing import (
+    IGNORE_INDEX,
+    Document,
+    build_document,
+    pack_greedy,
+    percentage_bins,
+    sort_documents,
+)
 
 
 def test_build_document_masks_bos_and_the_source_prefix():

@@ -1,0 +1,109 @@
+"""The outbox against a real local HTTP server on 127.0.0.1: down first, then up; each entry sent once."""
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from trainer.checkpoints import FORMAT, SIDECAR
+from trainer.registration import (
+    FAILED,
+    OUTBOX,
+    SENT,
+    EvalRequest,
+    flush,
+    register_checkpoint,
+    registration_body,
+)
+
+
+class Recorder(BaseHTTPRequestHandler):
+    received: list = []
+    status = 201
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append({"path": self.path, "auth": self.headers["Authorization"], "body": body})
+        payload = json.dumps({"model": {"id": len(self.received)}, "jobs": []}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def make_checkpoint(save_dir, step):
+    path = save_dir / f"epoch-0_step-{step}"
+    path.mkdir(parents=True)
+    (path / SIDECAR).write_text(json.dumps({"format": FORMAT, "step": step, "tokens_seen": step * 100}))
+    return path
+
+
+@pytest.fixture
+def server_port():
+    port = free_port()
+    servers = []
+
+    def start(status=201):
+        Recorder.received, Recorder.status = [], status
+        server = ThreadingHTTPServer(("127.0.0.1", port), Recorder)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return Recorder.received
+
+    yield port, start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_body_comes_from_the_sidecar(tmp_path):
+    checkpoint = make_checkpoint(tmp_path, 3)
+    body = registration_body(checkpoint, "cpt-zh", EvalRequest(("cmmlu",), limit=5, subjects=("agronomy",), tags=("a",)))
+    assert body == {"run": "cpt-zh", "step": 3, "tokens_seen": 300, "path": str(checkpoint.resolve()),
+                    "benchmarks": ["cmmlu"], "template": "colossaleval",
+                    "options": {"limit": 5, "subjects": ["agronomy"]}, "tags": ["a"]}
+    assert registration_body(checkpoint, "r", EvalRequest())["options"] == {"limit": None, "subjects": None}
+
+
+def test_outbox_waits_while_the_server_is_down_then_sends_each_entry_once(tmp_path, server_port):
+    port, start = server_port
+    url = f"http://127.0.0.1:{port}"
+    request = EvalRequest(benchmarks=("cmmlu",))
+    first = register_checkpoint(make_checkpoint(tmp_path, 1), tmp_path, url, "tok", "run", request)
+    assert (first.sent, first.pending) == (0, 1) and "unreachable" in first.last_error
+    received = start()
+    second = register_checkpoint(make_checkpoint(tmp_path, 2), tmp_path, url, "tok", "run", request)
+    assert (second.sent, second.pending) == (2, 0)
+    assert [r["body"]["step"] for r in received] == [1, 2]
+    assert all(r["path"] == "/api/v1/checkpoints" and r["auth"] == "Bearer tok" for r in received)
+    # flushing again, or re-registering a sent checkpoint, sends nothing
+    assert flush(tmp_path, url, "tok").sent == 0
+    assert register_checkpoint(tmp_path / "epoch-0_step-1", tmp_path, url, "tok", "run", request).sent == 0
+    assert len(received) == 2
+    assert (tmp_path / OUTBOX).read_text() == ""
+    assert len((tmp_path / SENT).read_text().splitlines()) == 2
+
+
+def test_conflict_counts_as_sent_and_a_rejection_is_set_aside(tmp_path, server_port):
+    port, start = server_port
+    start(status=409)
+    result = register_checkpoint(make_checkpoint(tmp_path, 1), tmp_path, f"http://127.0.0.1:{port}", "t", "r",
+                                 EvalRequest())
+    assert result.sent == 1
+    Recorder.status = 422
+    result = register_checkpoint(make_checkpoint(tmp_path, 2), tmp_path, f"http://127.0.0.1:{port}", "t", "r",
+                                 EvalRequest())
+    assert (result.sent, result.pending, result.failed) == (0, 0, 1) and "422" in result.last_error
+    assert json.loads((tmp_path / FAILED).read_text())["body"]["step"] == 2
