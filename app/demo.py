@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.core.config import Settings
 from app.errors import DomainError
+from app.queries import jobs as job_queries
 from app.queries import models as model_queries
 from app.schemas.jobs import JobCreate, JobOptions
 from app.schemas.models import ModelCreate
@@ -45,6 +46,8 @@ def queue_demo(session_factory: SessionFactory, settings: Settings) -> None:
                 model = model_queries.get_model_by_name(session, name) or register_model(
                     session, settings, ModelCreate(name=name, path=str(directory), tags=["demo"],
                                                    description="random-init demo: chance-level scores expected"))
+                if job_queries.jobs_for_model(session, model.id):
+                    continue  # queued by an earlier `serve --demo`
                 submit_jobs(session, JobCreate(model=model.id, benchmarks=["mmlu"], options=JobOptions(
                     subjects=DEMO_SUBJECTS, limit=DEMO_LIMIT, device="cpu")))
                 session.commit()
