@@ -78,17 +78,28 @@ def order_pieces(pieces: Iterable[str]) -> list[str]:
     return sorted(dict.fromkeys(pieces), key=len)
 
 
-def mine_pieces(corpus: str | Path, count: int, *, model_type: str = "bpe", seed_dir: str | Path | None = None) -> list[str]:
-    """Train a SentencePiece model of `count` pieces on a text corpus and return its learned pieces (no specials)."""
+def mine_pieces(corpus: str | Path, count: int, *, model_type: str = "bpe") -> list[str]:
+    """Train a SentencePiece model on a text corpus: its characters plus about `count` learned pieces (no specials).
+
+    The vocabulary must hold every character the corpus needs, so the model size is `count` + the corpus'
+    distinct characters; pieces that the source tokenizer already has are skipped later by `expand_tokenizer`.
+    """
     import sentencepiece as spm
 
     if count < 1:
         raise ValueError("--mine must be a positive number of pieces")
-    with tempfile.TemporaryDirectory(dir=seed_dir) as tmp:
+    path = Path(corpus)
+    if not path.is_file():
+        raise FileNotFoundError(f"corpus {path} does not exist")
+    characters = {ch for line in path.open(encoding="utf-8") for ch in line.strip() if not ch.isspace()}
+    with tempfile.TemporaryDirectory() as tmp:
         prefix = str(Path(tmp) / "mined")
-        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=prefix, vocab_size=count + 3,
-                                       model_type=model_type, character_coverage=0.9995, num_threads=1,
-                                       hard_vocab_limit=False, minloglevel=2)
+        try:
+            spm.SentencePieceTrainer.train(input=str(path), model_prefix=prefix, model_type=model_type,
+                                           vocab_size=count + len(characters) + 4, character_coverage=1.0,
+                                           num_threads=1, hard_vocab_limit=False, minloglevel=2)
+        except RuntimeError as exc:
+            raise ValueError(f"mining pieces from {path} failed: {exc}") from None
         processor = spm.SentencePieceProcessor(model_file=prefix + ".model")
         return [processor.id_to_piece(i) for i in range(processor.get_piece_size())
                 if not (processor.is_control(i) or processor.is_unknown(i) or processor.is_byte(i))]

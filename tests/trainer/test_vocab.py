@@ -57,3 +57,15 @@ def test_refuses_non_empty_output_and_bad_pieces_file(tmp_path, llama2_dir):
 
 def test_tokenizer_hash_changes_with_the_vocabulary(expanded_tokenizer, llama2_dir):
     assert tokenizer_hash(expanded_tokenizer) != tokenizer_hash(llama2_dir)
+
+
+def test_mined_pieces_come_from_the_corpus(tmp_path):
+    from trainer.vocab import mine_pieces
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("农业生产工具 土地 劳动力 资金\n" * 50 + "土地资源 农业科学\n" * 30, encoding="utf-8")
+    pieces = mine_pieces(corpus, 20)
+    assert "土地" in {p.lstrip("\u2581") for p in pieces}
+    assert all(p.replace("\u2581", "") in corpus.read_text() for p in pieces if p.replace("\u2581", ""))
+    with pytest.raises(FileNotFoundError):
+        mine_pieces(tmp_path / "missing.txt", 5)
