@@ -1,0 +1,211 @@
+"""GPU throughput check: a 7B-shape LLaMA (random bfloat16 weights) on full 5-shot MMLU, `colossaleval` template.
+
+One command on an H100, no downloads, the machine's own torch/transformers:
+
+    python -m bench.gpu_eval_check                 # full MMLU with prefix reuse + a with/without-reuse subset
+    python -m bench.gpu_eval_check --quick         # full MMLU with prefix reuse only
+    python -m bench.gpu_eval_check --tiny          # small shape, two subjects (CPU works): checks the script
+
+Steps, each timed: measure a dense matmul peak (bfloat16 8192^3 on GPU); build the model from a config directly on
+the device (`torch.device` context + `from_config`); save it as safetensors to local disk (`--work-dir`, default a
+temp dir under /tmp) with the LLaMA-2 tokenizer files, because the backend loads models from a directory; load it
+with the transformers backend (`HFBackend`, FlashAttention-2 when `flash_attn` imports); score. Scoring FLOPs follow
+`bench/flops.py` (2 x decoder weights per processed token + attention + one LM-head row per question). A JSON line
+starting `PARTIAL` is printed after every stage (so a killed run still reports), and one final JSON line with all
+figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SHAPE_7B = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,
+            "num_key_value_heads": 32}
+SHAPE_TINY = {"hidden_size": 128, "intermediate_size": 344, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 4}
+TINY_SUBJECTS = ("abstract_algebra", "global_facts")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="small model and two subjects (works on CPU)")
+    parser.add_argument("--quick", action="store_true", help="skip the with/without prefix reuse comparison")
+    parser.add_argument("--subjects", help="comma-separated MMLU subjects (default: all 57; --tiny: two)")
+    parser.add_argument("--compare-limit", type=int, default=10,
+                        help="questions per subject in the with/without-reuse comparison (default 10)")
+    parser.add_argument("--template", default="colossaleval")
+    parser.add_argument("--batch-tokens", type=int, default=16384, help="backend token budget per batch")
+    parser.add_argument("--data-dir", default=os.environ.get("CBENCH_DATA_DIR")
+                        or str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    parser.add_argument("--work-dir", help="where the checkpoint is written (default: a temp dir, removed at the end)")
+    parser.add_argument("--keep", action="store_true", help="keep the written checkpoint")
+    return parser.parse_args(argv)
+
+
+def emit(figures: dict[str, Any], final: bool = False) -> None:
+    print(("" if final else "PARTIAL ") + json.dumps(figures), flush=True)
+
+
+def build_and_save(shape: dict[str, int], device: Any, dtype: Any, tokenizer_dir: Path,
+                   output: Path) -> tuple[float, float, int]:
+    """Random LLaMA built on `device`, saved to `output`. (build seconds, save seconds, parameters)"""
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from evaluators.tiny_model import copy_llama_tokenizer
+
+    config = LlamaConfig(vocab_size=32000, max_position_embeddings=4096, bos_token_id=1, eos_token_id=2,
+                         pad_token_id=0, tie_word_embeddings=False, **shape)
+    dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = AutoModelForCausalLM.from_config(config, **{dtype_kw: dtype})
+    _sync(device)
+    build = time.perf_counter() - start
+    params = sum(p.numel() for p in model.parameters())
+    start = time.perf_counter()
+    model.save_pretrained(output, safe_serialization=True)
+    copy_llama_tokenizer(tokenizer_dir, output)
+    (output / "TINY_RANDOM_MODEL").write_text(f"random init, seed 0, shape {json.dumps(shape)}\n")
+    save = time.perf_counter() - start
+    del model
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return build, save, params
+
+
+def _sync(device: Any) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def score(backend: Any, dims: Any, data_dir: Path, template: str, subjects: list[str] | None, limit: int | None,
+          reuse: bool, peak: float) -> tuple[dict[str, Any], list[Any]]:
+    """One metered run; figures and predictions."""
+    from bench.flops import MeteredBackend
+    from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
+
+    metered = MeteredBackend(backend, dims)
+    start = time.perf_counter()
+    outcome = run_benchmark(metered, RunOptions(benchmark="mmlu", template=template, data_dir=data_dir,
+                                                subjects=subjects, limit=limit, reuse_prefix=reuse))
+    seconds = time.perf_counter() - start
+    n = len(outcome.predictions)
+    rate = metered.flops / metered.seconds if metered.seconds else 0.0
+    summary = summarize_predictions("mmlu", outcome.predictions)
+    figures = {
+        "prefix_reuse": reuse,
+        "questions": n,
+        "seconds": round(seconds, 2),
+        "questions_per_s": round(n / seconds, 2),
+        "scoring_seconds": round(metered.seconds, 2),
+        "tokens": metered.tokens,
+        "full_prompt_tokens": sum(metered.lengths),
+        "scoring_tflops": round(rate / 1e12, 4),
+        "peak_fraction": round(rate / peak, 3),
+        "counts": outcome.record.get("counts"),
+        "micro_acc": summary.micro.acc,
+    }
+    return figures, outcome.predictions
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import torch
+    import transformers
+
+    from bench.flops import ModelDims
+    from bench.matmul_peak import matmul_peak
+    from evaluators.backends import load_backend
+    from evaluators.backends.base import BackendOptions
+    from evaluators.catalog import validate_request
+
+    data_dir = Path(args.data_dir)
+    tokenizer_dir = data_dir / "tokenizers" / "llama2"
+    if not (tokenizer_dir / "tokenizer.model").is_file() or not (data_dir / "mmlu").is_dir():
+        raise ValueError(f"no MMLU data or llama2 tokenizer under {data_dir}; pass --data-dir or set CBENCH_DATA_DIR")
+    subjects = [s.strip() for s in args.subjects.split(",")] if args.subjects else None
+    if args.tiny and subjects is None:
+        subjects = list(TINY_SUBJECTS)
+    validate_request(["mmlu"], args.template, subjects)
+    cuda = torch.cuda.is_available()
+    if not cuda and not args.tiny:
+        raise ValueError("CUDA is not available; the full check needs a GPU (use --tiny for a CPU smoke run)")
+    device = torch.device("cuda" if cuda else "cpu")
+    dtype = torch.bfloat16 if cuda else torch.float32
+    shape = SHAPE_TINY if args.tiny else SHAPE_7B
+
+    figures: dict[str, Any] = {
+        "device": torch.cuda.get_device_name(device) if cuda else "cpu", "dtype": str(dtype).removeprefix("torch."),
+        "torch": torch.__version__, "transformers": transformers.__version__, "shape": shape,
+        "template": args.template, "batch_tokens": args.batch_tokens,
+    }
+    size = 8192 if cuda else 1024
+    peak = matmul_peak(device, dtype, ((size, size, size),))["peak"]
+    figures["matmul_peak_tflops"] = round(peak / 1e12, 4)
+    emit(figures)
+
+    work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="cbench-gpu-check-"))
+    model_dir = work / "model"
+    try:
+        build, save, params = build_and_save(shape, device, dtype, tokenizer_dir, model_dir)
+        figures.update(parameters=params, build_seconds=round(build, 2), save_seconds=round(save, 2))
+        emit(figures)
+        start = time.perf_counter()
+        backend = load_backend("hf", BackendOptions(model_path=str(model_dir), device=str(device),
+                                                    dtype=figures["dtype"], max_batch_tokens=args.batch_tokens))
+        _sync(device)
+        figures["load_seconds"] = round(time.perf_counter() - start, 2)
+        figures["attn_implementation"] = backend.info["attn_implementation"]
+        figures["flash_attention_2"] = backend.info["attn_implementation"] == "flash_attention_2"
+        dims = ModelDims.from_config(backend.model.config)  # type: ignore[attr-defined]
+        emit(figures)
+
+        figures["full"], _ = score(backend, dims, data_dir, args.template, subjects, None, True, peak)
+        emit(figures)
+        if not args.quick:
+            with_reuse, preds_reuse = score(backend, dims, data_dir, args.template, subjects, args.compare_limit,
+                                            True, peak)
+            without, preds_plain = score(backend, dims, data_dir, args.template, subjects, args.compare_limit,
+                                         False, peak)
+            plain = {p.question_id: p.pred for p in preds_plain}
+            figures["subset"] = {
+                "limit_per_subject": args.compare_limit, "with_reuse": with_reuse, "without_reuse": without,
+                "reuse_speedup": round(without["seconds"] / with_reuse["seconds"], 2),
+                "same_predictions": sum(plain.get(p.question_id) == p.pred for p in preds_reuse),
+            }
+        if cuda:
+            figures["max_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 1)
+        backend.close()
+    finally:
+        if not args.keep and not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+    full = figures["full"]
+    print(f"{full['questions']} questions in {full['seconds']:.1f} s ({full['questions_per_s']:.1f} questions/s), "
+          f"scoring {full['scoring_tflops']:.1f} TFLOP/s = {100 * full['peak_fraction']:.0f}% of the "
+          f"{figures['matmul_peak_tflops']:.1f} TFLOP/s matmul peak; attention: {figures['attn_implementation']}",
+          flush=True)
+    emit(figures, final=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
