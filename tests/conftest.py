@@ -42,7 +42,10 @@ def fresh_postgres_database() -> Iterator[str]:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"Postgres not reachable at {POSTGRES_URL} (set CBENCH_TEST_POSTGRES_URL): {exc}")
+        message = f"Postgres not reachable at {POSTGRES_URL} (set CBENCH_TEST_POSTGRES_URL): {exc}"
+        if os.environ.get("CBENCH_REQUIRE_POSTGRES") == "1":  # CI: a missing database is a failure, not a skip
+            pytest.fail(message)
+        pytest.skip(message)
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
