@@ -32,9 +32,12 @@ def _model_id(query: Mapping[str, str], name: str) -> int:
     return int(text)
 
 
-def _stats(rows: list[queries.PairedRow]) -> dict[str, Any]:
+def _stats(rows: list[queries.PairedRow], *, bootstrap: bool) -> dict[str, Any]:
+    """Paired counts, accuracies, difference and McNemar p; the bootstrap interval only where asked (per
+    benchmark: it costs `BOOTSTRAP_RESAMPLES` draws, too many for every subject of every benchmark)."""
     counts = paired_counts([r.correct_a for r in rows], [r.correct_b for r in rows])
-    low, high = bootstrap_diff_interval(counts, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
+    low, high = (bootstrap_diff_interval(counts, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED)
+                 if bootstrap else (None, None))
     return {"n": counts.n, "acc_a": 100.0 * (counts.both + counts.only_a) / counts.n,
             "acc_b": 100.0 * (counts.both + counts.only_b) / counts.n, "diff": counts.diff,
             "only_a": counts.only_a, "only_b": counts.only_b, "both": counts.both, "neither": counts.neither,
@@ -64,9 +67,9 @@ def compare_context(session: Session, query: Mapping[str, str]) -> Context:
     for bench in shared:
         entry = {"benchmark": bench, "job_a": pairs[bench][0], "job_b": pairs[bench][1], "metric": jobs_a[bench].metric,
                  "n_a": jobs_a[bench].n, "n_b": jobs_b[bench].n}
-        entry.update(_stats(by_bench[bench]) if by_bench.get(bench) else {"n": 0})
+        entry.update(_stats(by_bench[bench], bootstrap=True) if by_bench.get(bench) else {"n": 0})
         benchmarks.append(entry)
-    subjects = [{"benchmark": bench, "subject": subject, **_stats(items)}
+    subjects = [{"benchmark": bench, "subject": subject, **_stats(items, bootstrap=False)}
                 for (bench, subject), items in sorted(by_subject.items())]
     disagreements = [r for r in rows if r.correct_a != r.correct_b]
     start = (page - 1) * DISAGREEMENTS_PER_PAGE

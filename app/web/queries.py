@@ -124,33 +124,44 @@ def _newest_succeeded(model_ids: Collection[int] | None) -> Select[Any]:
 
 
 def latest_results(session: Session, model_ids: Collection[int] | None = None) -> list[Result]:
-    """For each (model, benchmark), the newest succeeded job's summary; one statement."""
-    query = (select(Job.id, Job.model_id, Job.benchmark, Job.template, Job.summary)
+    """For each (model, benchmark), the newest succeeded job's headline numbers; one statement.
+
+    The numbers are extracted from the summary JSON by the database (decoding every whole summary, with its
+    subject list, in Python is what made this slow), and the subject count comes from the per-subject rows.
+    """
+    summary = Job.summary
+    subject_counts = (select(SubjectResult.job_id, func.count().label("subjects"))
+                      .group_by(SubjectResult.job_id).subquery())
+    query = (select(Job.id, Job.model_id, Job.benchmark, Job.template, summary["metric"].as_string(),
+                    summary[("micro", "acc")].as_float(), summary[("micro", "ci_low")].as_float(),
+                    summary[("micro", "ci_high")].as_float(), summary[("micro", "correct")].as_integer(),
+                    summary[("micro", "n")].as_integer(), summary["expected_n"].as_integer(),
+                    summary["complete"].as_boolean(), summary["macro_acc"].as_float(), subject_counts.c.subjects)
+             .outerjoin(subject_counts, subject_counts.c.job_id == Job.id)
              .where(Job.id.in_(_newest_succeeded(model_ids))).order_by(Job.id))
     return [_result(*row) for row in session.execute(query)]
 
 
-def _result(job_id: int, model_id: int, benchmark: str, template: str, summary: dict[str, Any]) -> Result:
-    micro = summary.get("micro") or {}
-    expected = summary.get("expected_n")
-    return Result(job_id=job_id, model_id=model_id, benchmark=benchmark, template=template,
-                  metric=str(summary.get("metric", "")), acc=float(micro.get("acc", 0.0)),
-                  ci_low=float(micro.get("ci_low", 0.0)), ci_high=float(micro.get("ci_high", 0.0)),
-                  correct=int(micro.get("correct", 0)), n=int(micro.get("n", 0)),
-                  expected_n=int(expected) if expected is not None else None,
-                  complete=bool(summary.get("complete")), macro_acc=float(summary.get("macro_acc", 0.0)),
-                  subject_count=len(summary.get("subjects") or []),
-                  partial=expected is not None and int(micro.get("n", 0)) < int(expected))
+def _result(job_id: int, model_id: int, benchmark: str, template: str, metric: str | None, acc: float | None,
+            ci_low: float | None, ci_high: float | None, correct: int | None, n: int | None,
+            expected_n: int | None, complete: bool | None, macro_acc: float | None,
+            subjects: int | None) -> Result:
+    n = int(n or 0)
+    return Result(job_id=job_id, model_id=model_id, benchmark=benchmark, template=template, metric=metric or "",
+                  acc=float(acc or 0.0), ci_low=float(ci_low or 0.0), ci_high=float(ci_high or 0.0),
+                  correct=int(correct or 0), n=n, expected_n=expected_n, complete=bool(complete),
+                  macro_acc=float(macro_acc or 0.0), subject_count=int(subjects or 0),
+                  partial=expected_n is not None and n < expected_n)
 
 
 def subject_scores(session: Session, job_ids: Collection[int]) -> list[SubjectScore]:
     """Per-subject rows of several jobs in one statement."""
     if not job_ids:
         return []
-    query = (select(SubjectResult).where(SubjectResult.job_id.in_(list(job_ids)))
-             .order_by(SubjectResult.job_id, SubjectResult.subject))
-    return [SubjectScore(job_id=r.job_id, subject=r.subject, display=r.display, correct=r.correct, n=r.n, acc=r.acc,
-                         ci_low=r.ci_low, ci_high=r.ci_high) for r in session.scalars(query)]
+    query = (select(SubjectResult.job_id, SubjectResult.subject, SubjectResult.display, SubjectResult.correct,
+                    SubjectResult.n, SubjectResult.acc, SubjectResult.ci_low, SubjectResult.ci_high)
+             .where(SubjectResult.job_id.in_(list(job_ids))).order_by(SubjectResult.job_id, SubjectResult.subject))
+    return [SubjectScore(*row) for row in session.execute(query)]
 
 
 def job_infos(session: Session, *, statuses: Sequence[str] | None = None, model_id: int | None = None,

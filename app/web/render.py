@@ -3,14 +3,15 @@ into its JSON twin. A domain error from the context function becomes an error pa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -40,6 +41,22 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
     return "?" + urlencode(kept) if kept else ""
 
 
+def _plain(value: Any) -> Any:
+    """`json.dumps` fallback: dataclasses as their fields (nested ones come back here), datetimes as ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def to_json(context: Context) -> str:
+    """The JSON twin of a page context (much faster than `jsonable_encoder` on hundreds of rows)."""
+    return json.dumps(context, default=_plain, ensure_ascii=False, allow_nan=False)
+
+
 def _pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -67,6 +84,6 @@ def respond(request: Request, template: str, build: Callable[[], Context], *, as
                                                              message=exc.message, title="Error")
         return HTMLResponse(html, status_code=exc.status_code)
     if as_json:
-        return JSONResponse(jsonable_encoder(context))
+        return Response(to_json(context), media_type="application/json")
     extras = decorate(context) if decorate else {}
     return HTMLResponse(ENVIRONMENT.get_template(template).render(request=request, **context, **extras))

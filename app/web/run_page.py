@@ -74,7 +74,9 @@ def _charts(context: Context) -> Context:
             inputs.append(PointInput(x=float(p[key]), value=p["acc"], low=p["ci_low"], high=p["ci_high"],
                                      label=f"{p['model']} ({bench})", href=f"/jobs/{p['job_id']}"))
         series[bench] = inputs
-    return {"chart": line_chart(series, x_label=context["x_label"]), "skipped": skipped, "heat_color": heat_color}
+    points_by_model = {bench: {p["model_id"]: p for p in points} for bench, points in context["series"].items()}
+    return {"chart": line_chart(series, x_label=context["x_label"]), "skipped": skipped, "heat_color": heat_color,
+            "points_by_model": points_by_model}
 
 
 @router.get("/runs/{name:path}")
