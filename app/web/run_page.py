@@ -26,7 +26,8 @@ def _order(benchmark: str) -> int:
     return BENCHMARKS.index(benchmark) if benchmark in BENCHMARKS else len(BENCHMARKS)
 
 
-def run_context(session: Session, name: str, x: str) -> Context:
+def run_context(session: Session, name: str, x: str, heat: str | None = None) -> Context:
+    """`heat` picks the benchmark of the per-subject heat map (default: the first one with results)."""
     if x not in X_AXES:
         raise InvalidRequestError(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
     models = queries.list_models(session, run=name)
@@ -35,9 +36,13 @@ def run_context(session: Session, name: str, x: str) -> Context:
     models.sort(key=lambda m: (m.step is None, m.step or 0, m.id))
     results = queries.latest_results(session, [m.id for m in models])
     by_key = {(r.model_id, r.benchmark): r for r in results}
-    subject_rows = queries.subject_scores(session, [r.job_id for r in results])
-    job_bench = {r.job_id: (r.model_id, r.benchmark) for r in results}
     benchmarks = sorted({r.benchmark for r in results}, key=_order)
+    if heat is not None and heat not in benchmarks:
+        raise InvalidRequestError(f"heat must be a benchmark of this run ({', '.join(benchmarks) or 'none'}), "
+                                  f"got {heat!r}")
+    heat_benchmark = heat or (benchmarks[0] if benchmarks else None)
+    subject_rows = queries.subject_scores(session, [r.job_id for r in results if r.benchmark == heat_benchmark])
+    job_bench = {r.job_id: (r.model_id, r.benchmark) for r in results}
     series: dict[str, list[dict[str, Any]]] = {}
     best: dict[str, int] = {}
     for bench in benchmarks:
@@ -48,17 +53,17 @@ def run_context(session: Session, name: str, x: str) -> Context:
         series[bench] = points
         if points:
             best[bench] = max(points, key=lambda p: p["acc"])["model_id"]
-    heat: dict[str, dict[str, Any]] = {}
+    heat_map: dict[str, dict[str, Any]] = {}
     for score in subject_rows:
-        model_id, bench = job_bench[score.job_id]
-        entry = heat.setdefault(bench, {}).setdefault(score.subject, {"display": score.display, "cells": {}})
+        model_id, _bench = job_bench[score.job_id]
+        entry = heat_map.setdefault(score.subject, {"display": score.display, "cells": {}})
         entry["cells"][str(model_id)] = {"acc": score.acc, "n": score.n, "ci_low": score.ci_low,
                                          "ci_high": score.ci_high, "job_id": score.job_id}
-    heat_sorted = {b: dict(sorted(heat.get(b, {}).items())) for b in benchmarks}
     return {"title": f"Run {name}", "run": name, "x": x, "x_label": X_AXES[x],
             "checkpoints": [{"model_id": m.id, "name": m.name, "step": m.step, "tokens_seen": m.tokens_seen}
                             for m in models],
-            "benchmarks": benchmarks, "series": series, "best": best, "heat": heat_sorted}
+            "benchmarks": benchmarks, "series": series, "best": best, "heat_benchmark": heat_benchmark,
+            "heat": dict(sorted(heat_map.items()))}
 
 
 def _charts(context: Context) -> Context:
@@ -80,7 +85,9 @@ def _charts(context: Context) -> Context:
 
 
 @router.get("/runs/{name:path}")
-def run_page(name: str, request: Request, session: SessionDep, x: str = "step") -> Response:
+def run_page(name: str, request: Request, session: SessionDep, x: str = "step", heat: str | None = None) -> Response:
     if name.endswith(".json"):
-        return respond(request, "run.html", lambda: run_context(session, name[: -len(".json")], x), as_json=True)
-    return respond(request, "run.html", lambda: run_context(session, name, x), as_json=False, decorate=_charts)
+        return respond(request, "run.html", lambda: run_context(session, name[: -len(".json")], x, heat),
+                       as_json=True)
+    return respond(request, "run.html", lambda: run_context(session, name, x, heat), as_json=False,
+                   decorate=_charts)

@@ -140,6 +140,10 @@ def test_run_page_points_and_best(client, seeded) -> None:  # noqa: ANN001
         assert data["best"][benchmark] == max(points, key=lambda p: p["acc"])["model_id"]
     html = client.get("/runs/run-x").text
     assert html.count('class="point') == 8 and html.count('class="point best"') == 2
+    assert data["heat_benchmark"] == "mmlu" and list(data["heat"]) == list(SUBJECTS["mmlu"])
+    cmmlu = client.get("/runs/run-x.json", params={"heat": "cmmlu"}).json()["heat"]
+    assert list(cmmlu) == list(SUBJECTS["cmmlu"]) and len(cmmlu["agronomy"]["cells"]) == 4
+    assert client.get("/runs/run-x", params={"heat": "gaokao"}).status_code == 422
     assert client.get("/runs/no-such-run").status_code == 404
     assert client.get("/runs/run-x", params={"x": "loss"}).status_code == 422
 
