@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-size", type=int, default=20, help="checkpoints per training run (0: no runs)")
     parser.add_argument("--repeat", type=int, default=5, help="requests per page")
     parser.add_argument("--database-url", default=None, help="an EMPTY database (default: a temporary SQLite file)")
+    parser.add_argument("--cache", action="store_true",
+                        help="keep the app's leaderboard response cache on (default off: measure rendering)")
     args = parser.parse_args(argv)
     if args.models < 2 or args.per_subject < 1 or args.repeat < 1 or args.run_size < 0:
         parser.error("need --models >= 2, --per-subject >= 1, --repeat >= 1, --run-size >= 0")
@@ -120,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'pages.db'}"
         upgrade(url)
-        app = create_app(Settings(_env_file=None, database_url=url))
+        cache = {} if args.cache else {"leaderboard_cache_seconds": 0}
+        app = create_app(Settings(_env_file=None, database_url=url, **cache))
         started = time.perf_counter()
         ids = seed(app.state.session_factory, args.models, args.per_subject, args.run_size)
         with app.state.session_factory() as session:

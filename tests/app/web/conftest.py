@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from app.core.config import Settings
 from app.db.base import utcnow
 from app.db.models import Job, Model, PredictionRow, SubjectResult
 from evaluators.aggregate import summarize
@@ -116,6 +117,12 @@ def seed(session: Session) -> Seeded:
         setattr(seeded, status, job.id)
     session.commit()
     return seeded
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The service settings with the leaderboard response cache off: these tests are about rendering."""
+    return settings.model_copy(update={"leaderboard_cache_seconds": 0})
 
 
 @pytest.fixture

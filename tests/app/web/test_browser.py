@@ -41,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seed
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'cbench.db'}"
     upgrade(url)
-    app = create_app(Settings(_env_file=None, database_url=url))
+    app = create_app(Settings(_env_file=None, database_url=url, leaderboard_cache_seconds=0))
     with app.state.session_factory() as session:
         seeded = seed(session)
     port = _free_port()
