@@ -2,6 +2,8 @@
 
 Nothing is built at import time, so tests pass their own `Settings` (and a fresh database) per test. Domain
 errors become `{"detail": message}` with their status; request validation errors become one readable message.
+Middleware: bodies over `max_body_bytes` get 413; the leaderboard JSON, page and CSV are served from a short TTL
+cache (`app.middleware.response_cache`). `/healthz`, `/readyz` and `/metrics` live at the root (`app.api.ops`).
 Server-rendered pages (`app.web`, when present) are mounted alongside the API and reuse the same query modules.
 """
 
@@ -13,10 +15,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app.api import ops
 from app.api.main import api_router
 from app.core.config import Settings, get_settings
+from app.db.migrate import head_revisions
 from app.db.session import make_engine, make_session_factory
 from app.errors import AuthError, DomainError
+from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.response_cache import ResponseCache
+from app.queries.ops import leaderboard_version
+
+CACHED_PATHS = ("/api/v1/leaderboard", "/", "/leaderboard.json", "/leaderboard.csv")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,10 +35,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = session_factory = make_session_factory(engine)
+    app.state.migration_heads = head_revisions()
     app.dependency_overrides[get_settings] = lambda: settings
     app.include_router(api_router)
+    app.include_router(ops.router)
     _include_web(app)
+
+    def version() -> object:
+        with session_factory() as session:
+            return leaderboard_version(session)
+
+    app.add_middleware(ResponseCache, paths=CACHED_PATHS, ttl=settings.leaderboard_cache_seconds, version=version)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app

@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     worker_chunk_size: int = Field(
         64, ge=1, validation_alias=AliasChoices("CBENCH_WORKER_CHUNK_SIZE", "worker_chunk_size"))
     """Questions per batch: predictions are committed, and cancel/SIGTERM honoured, after each batch."""
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, validation_alias=AliasChoices("CBENCH_MAX_BODY_BYTES", "max_body_bytes"))
+    """Largest request body the API accepts; bigger ones get 413."""
+    leaderboard_cache_seconds: float = Field(
+        2.0, ge=0, validation_alias=AliasChoices("CBENCH_LEADERBOARD_CACHE_SECONDS", "leaderboard_cache_seconds"))
+    """How long a rendered leaderboard (JSON or page) is served from memory before the database is asked whether
+    a job finished since; 0 turns the cache off."""
+    log_format: str = Field("json", pattern="^(json|text)$",
+                            validation_alias=AliasChoices("CBENCH_LOG_FORMAT", "log_format"))
+    """`json`: one JSON object per log line (with job_id where there is one); `text`: key=value lines."""
 
     @field_validator("database_url")
     @classmethod

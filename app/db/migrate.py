@@ -25,3 +25,17 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     if is_sqlite(database_url):
         make_engine(database_url).dispose()  # creates the parent directory
     command.upgrade(alembic_config(database_url), revision)
+
+
+def head_revisions() -> frozenset[str]:
+    """The newest revision(s) in `migrations/` (read from the scripts, no database)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def current_revisions(connection) -> frozenset[str]:  # noqa: ANN001  (a SQLAlchemy Connection)
+    """The revision(s) the database is at; empty when it was never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
+    return frozenset(MigrationContext.configure(connection).get_current_heads())

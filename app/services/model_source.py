@@ -48,8 +48,9 @@ def resolve_local(path: str, roots: list[Path]) -> Path:
     return resolved
 
 
-def inspect_model(path: str, roots: list[Path]) -> ModelFacts:
-    """Facts about a model reference; hub ids are only recorded here (the worker downloads them)."""
+def inspect_model(path: str, roots: list[Path], *, allow_remote_code: bool = False) -> ModelFacts:
+    """Facts about a model reference; hub ids are only recorded here (the worker downloads them, and its backend
+    refuses their shipped code unless remote code is allowed)."""
     if is_hub_id(path):
         return ModelFacts(path=path, source="hub")
     directory = resolve_local(path, roots)
@@ -57,6 +58,12 @@ def inspect_model(path: str, roots: list[Path]) -> ModelFacts:
         config = json.loads((directory / "config.json").read_text())
     except (OSError, ValueError) as exc:
         raise InvalidRequestError(f"model path {path!r}: config.json is not valid JSON ({exc})") from exc
+    if not isinstance(config, dict):
+        raise InvalidRequestError(f"model path {path!r}: config.json is not a JSON object")
+    if config.get("auto_map") and not allow_remote_code:
+        raise InvalidRequestError(f"model path {path!r} ships its own model code (config.json auto_map), which "
+                                  "needs trust_remote_code; the server refuses it unless the operator sets "
+                                  "CBENCH_ALLOW_REMOTE_CODE=true")
     dtype = config.get("torch_dtype") or config.get("dtype")
     return ModelFacts(path=str(directory), source="local", content_hash=content_hash(directory),
                       tokenizer=tokenizer_id(directory), parameter_count=parameter_count(directory),

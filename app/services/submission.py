@@ -25,7 +25,7 @@ from app.services.model_source import inspect_model, is_hub_id
 def register_model(session: Session, settings: Settings, body: ModelCreate) -> Model:
     if model_queries.get_model_by_name(session, body.name) is not None:
         raise ConflictError(f"a model named {body.name!r} already exists")
-    facts = inspect_model(body.path, settings.model_root_paths)
+    facts = inspect_model(body.path, settings.model_root_paths, allow_remote_code=settings.allow_remote_code)
     revision = body.revision or ("main" if facts.source == "hub" else None)
     return model_queries.create_model(
         session, name=body.name, path=facts.path, source=facts.source, revision=revision,

@@ -3,7 +3,8 @@
 Questions an earlier attempt already stored are skipped, and the final summary is computed from ALL stored
 predictions of the job, so a job finished across several attempts (or workers) gets one consistent result.
 `should_stop` is true after SIGTERM (the lease is released) or when the heartbeat lost the lease (the job was
-cancelled or taken over; nothing more is written).
+cancelled or taken over; nothing more is written). Every database step is retried through a lost connection
+(`app.worker.retry`); a model that fails to load, or a data file that does not parse, fails the job with the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from app.queries.predictions import insert_predictions, load_predictions, stored
 from app.worker.heartbeat import Heartbeat
 from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, job_status, release_lease
 from app.worker.models import BackendCache, JobError, local_model_dir
+from app.worker.retry import with_db_retry
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +43,34 @@ def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Se
     try:
         return _run(job, session_factory, settings, owner, backends, stop, heartbeat, progress, device)
     except (JobError, ValueError, FileNotFoundError) as exc:
-        log.warning("job %s failed: %s", job.id, exc)
+        log.warning("job %s failed: %s", job.id, exc, extra={"job_id": job.id, "worker": owner})
         backends.close()
-        return fail_job(session_factory, job.id, owner, str(exc), retry=False,
-                        max_attempts=settings.worker_max_attempts) or "lost"
+        return _fail(session_factory, job.id, owner, str(exc), retry=False, settings=settings)
     except Exception as exc:
-        log.exception("job %s: unexpected error", job.id)
+        log.exception("job %s: unexpected error", job.id, extra={"job_id": job.id, "worker": owner})
         backends.close()
-        return fail_job(session_factory, job.id, owner, f"{type(exc).__name__}: {exc}", retry=True,
-                        max_attempts=settings.worker_max_attempts) or "lost"
+        return _fail(session_factory, job.id, owner, f"{type(exc).__name__}: {exc}", retry=True, settings=settings)
     finally:
         heartbeat.stop()
+
+
+def _fail(session_factory: SessionFactory, job_id: int, owner: str, reason: str, *, retry: bool,
+          settings: Settings) -> str:
+    status = with_db_retry(lambda: fail_job(session_factory, job_id, owner, reason, retry=retry,
+                                            max_attempts=settings.worker_max_attempts), "fail_job", job_id=job_id)
+    return status or "lost"
+
+
+def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: object) -> object:
+    """The job's backend; a model that cannot be loaded fails the job with the loader's reason (no retry)."""
+    try:
+        return backends.get(name, options)
+    except (JobError, ValueError) as exc:
+        raise JobError(f"model {job.model_name!r} failed to load: {exc}") from exc
+    except Exception as exc:
+        if "OutOfMemory" in type(exc).__name__:  # may fit on another worker: leave it to the retry rule
+            raise
+        raise JobError(f"model {job.model_name!r} failed to load: {type(exc).__name__}: {exc}") from exc
 
 
 def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, owner: str, backends: BackendCache,
@@ -63,23 +82,30 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     options = BackendOptions(model_path=local_model_dir(job), device=config.get("device") or device or
                              settings.worker_device, dtype=config.get("dtype") or "auto",
                              allow_remote_code=settings.allow_remote_code, revision=job.model_revision)
-    backend = backends.get(config.get("backend") or "hf", options)
+    backend = _load_backend(job, backends, config.get("backend") or "hf", options)
     run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
                              subjects=config.get("subjects"), limit=config.get("limit"),
                              max_length=config.get("max_length") or 4096, chunk_size=settings.worker_chunk_size)
-    with session_factory() as session:
-        skip_ids = stored_question_ids(session, job.id)
-
-    def store(chunk: list) -> None:  # noqa: ANN001
+    def read_skip_ids() -> frozenset[str]:
         with session_factory() as session:
-            insert_predictions(session, job.id, chunk)
-            session.commit()
+            return stored_question_ids(session, job.id)
+
+    skip_ids = with_db_retry(read_skip_ids, "reading stored questions", job_id=job.id)
+
+    def store(chunk: list) -> None:  # noqa: ANN001  (idempotent: stored questions are ignored on a retry)
+        def insert() -> None:
+            with session_factory() as session:
+                insert_predictions(session, job.id, chunk)
+                session.commit()
+
+        with_db_retry(insert, "storing predictions", job_id=job.id)
 
     def on_progress(done: int, total: int) -> None:
         progress.done, progress.total = done, total
 
     def should_stop() -> bool:  # between batches: SIGTERM, a lost lease, or a cancel seen in the database
-        if not (stop.is_set() or heartbeat.lost.is_set()) and job_status(session_factory, job.id) != "running":
+        if not (stop.is_set() or heartbeat.lost.is_set()) and with_db_retry(
+                lambda: job_status(session_factory, job.id), "reading job status", job_id=job.id) != "running":
             heartbeat.lost.set()
         return stop.is_set() or heartbeat.lost.is_set()
 
@@ -88,11 +114,16 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     if heartbeat.lost.is_set():
         return "lost"
     if outcome.cancelled:
-        released = release_lease(session_factory, job.id, owner)
+        released = with_db_retry(lambda: release_lease(session_factory, job.id, owner), "release", job_id=job.id)
         return "released" if released else "lost"
-    with session_factory() as session:
-        predictions = load_predictions(session, job.id)
+
+    def read_predictions() -> list:
+        with session_factory() as session:
+            return load_predictions(session, job.id)
+
+    predictions = with_db_retry(read_predictions, "reading predictions", job_id=job.id)
     summary = summarize_predictions(job.benchmark, predictions)
     record = {**outcome.record, "worker": owner, "attempt": job.attempts}
-    finished = finish_job(session_factory, job.id, owner, summary, record, progress.pair())
+    finished = with_db_retry(lambda: finish_job(session_factory, job.id, owner, summary, record, progress.pair()),
+                             "finish_job", job_id=job.id)
     return "succeeded" if finished else "lost"

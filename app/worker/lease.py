@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import Job, Model
+from app.middleware.response_cache import invalidate as invalidate_cached_pages
 from app.queries.results import store_subject_results
 from evaluators.records import BenchmarkSummary
 
@@ -142,4 +143,5 @@ def finish_job(session_factory: SessionFactory, job_id: int, owner: str, summary
             return False
         store_subject_results(session, job_id, summary)
         session.commit()
-        return True
+    invalidate_cached_pages()
+    return True

@@ -1,5 +1,6 @@
 """The worker loop: claim a job, execute it, repeat; idle workers poll. `stop()` (SIGTERM) lets the current batch
-finish, releases the lease and ends the loop."""
+finish, releases the lease and ends the loop. An error outside a job (the database is down while claiming) is
+logged and retried with backoff; the worker only ends when told to."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.core.config import Settings
 from app.worker.execute import execute_job
 from app.worker.lease import SessionFactory, claim_job
 from app.worker.models import BackendCache
+from app.worker.retry import backoff_delays
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +41,31 @@ class Worker:
                         self.settings.worker_max_attempts)
         if job is None:
             return None
-        log.info("worker %s: job %s (%s on %s, attempt %s)", self.owner, job.id, job.benchmark, job.model_name,
-                 job.attempts)
+        context = {"job_id": job.id, "worker": self.owner, "attempt": job.attempts}
+        log.info("job %s claimed (%s on %s, attempt %s)", job.id, job.benchmark, job.model_name, job.attempts,
+                 extra=context)
         outcome = execute_job(job, session_factory=self.session_factory, settings=self.settings, owner=self.owner,
                               backends=self.backends, stop=self.stopping, device=self.device)
-        log.info("worker %s: job %s %s", self.owner, job.id, outcome)
+        log.info("job %s %s", job.id, outcome, extra=context)
         return outcome
 
     def run(self, *, once: bool = False) -> int:
         """Work until stopped (or, with `once`, until one job ran or none was queued); returns jobs handled."""
         handled = 0
+        delays = backoff_delays(first=self.poll_interval)
         try:
             while not self.stopping.is_set():
-                outcome = self.run_once()
+                try:
+                    outcome = self.run_once()
+                except Exception as exc:  # the database went away (or a bug): stay alive, back off, try again
+                    delay = next(delays)
+                    log.error("worker loop error (%s: %s); retrying in %.1fs", type(exc).__name__,
+                              str(exc).splitlines()[0] if str(exc) else "", delay, extra={"worker": self.owner})
+                    if once:
+                        break
+                    self.stopping.wait(delay)
+                    continue
+                delays = backoff_delays(first=self.poll_interval)
                 if outcome is not None:
                     handled += 1
                 if once:

@@ -39,8 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.set_defaults(func=run_token_create)
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(settings) -> None:  # noqa: ANN001
+    from app.core.logging import configure_logging, mask_database_url
+
+    configure_logging(settings.log_format)
+    logging.getLogger("cbench").info("database %s", mask_database_url(settings.database_url))
 
 
 def _session_factory(settings):  # noqa: ANN001, ANN202
@@ -74,8 +77,8 @@ def run_worker(args: argparse.Namespace) -> int:
     from app.core.config import get_settings
     from app.worker.loop import Worker
 
-    _logging()
     settings = get_settings()
+    _logging(settings)
     worker = Worker(_session_factory(settings), settings, device=args.device, poll_interval=args.poll_interval)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stop())
@@ -91,8 +94,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from app.main import create_app
     from app.worker.loop import Worker
 
-    _logging()
     settings = get_settings()
+    _logging(settings)
     upgrade(settings.database_url)
     app = create_app(settings)
     if args.demo:
@@ -105,7 +108,7 @@ def run_serve(args: argparse.Namespace) -> int:
         thread = threading.Thread(target=worker.run, name="cbench-worker", daemon=True)
         thread.start()
     try:
-        uvicorn.run(app, host=args.host, port=args.port)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     finally:
         if worker is not None and thread is not None:
             worker.stop()

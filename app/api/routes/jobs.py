@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Query
 
 from app.api.deps import SessionDep, TokenDep
@@ -20,11 +22,16 @@ from app.schemas.jobs import (
 from app.services.submission import submit_jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+log = logging.getLogger(__name__)
 
 
 @router.post("", response_model=JobsPublic, status_code=201)
-def create_jobs(body: JobCreate, session: SessionDep, _token: TokenDep) -> JobsPublic:
+def create_jobs(body: JobCreate, session: SessionDep, token: TokenDep) -> JobsPublic:
     jobs = submit_jobs(session, body)
+    session.commit()  # the ids are final: log them only once the jobs exist for the workers
+    for job in jobs:
+        log.info("job %s queued (%s on model %s) by token %r", job.id, job.benchmark, job.model_id, token.name,
+                 extra={"job_id": job.id})
     return JobsPublic(data=[JobPublic.model_validate(j) for j in jobs], count=len(jobs))
 
 
@@ -41,8 +48,10 @@ def read_job(job_id: int, session: SessionDep) -> JobPublic:
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job_id: int, session: SessionDep, _token: TokenDep) -> JobPublic:
-    return JobPublic.model_validate(job_queries.cancel_job(session, job_id))
+def cancel_job(job_id: int, session: SessionDep, token: TokenDep) -> JobPublic:
+    job = job_queries.cancel_job(session, job_id)
+    log.info("job %s cancelled by token %r", job_id, token.name, extra={"job_id": job_id})
+    return JobPublic.model_validate(job)
 
 
 @router.get("/{job_id}/results", response_model=JobResultsPublic)
