@@ -37,7 +37,7 @@ class QueueStats:
 
 
 def queue_stats(session: Session) -> QueueStats:
-    counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).tuples().all())
+    counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
     scored = session.scalar(select(func.count()).select_from(PredictionRow)) or 0
     return QueueStats(jobs_by_status={s: int(counts.get(s, 0)) for s in JOB_STATUSES}, questions_scored=int(scored))
 
