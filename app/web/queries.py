@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Job, Model, PredictionRow, SubjectResult
@@ -129,16 +130,24 @@ def latest_results(session: Session, model_ids: Collection[int] | None = None) -
     The numbers are extracted from the summary JSON by the database (decoding every whole summary, with its
     subject list, in Python is what made this slow), and the subject count comes from the per-subject rows.
     """
-    summary = Job.summary
+    newest = select(Job.id, Job.model_id, Job.benchmark, Job.template, Job.summary.label("summary"))
+    if session.get_bind().dialect.name == "postgresql":
+        # a `json` column is re-parsed by every operator: parse each summary once, into jsonb, in a CTE
+        newest = select(Job.id, Job.model_id, Job.benchmark, Job.template,
+                        cast(Job.summary, postgresql.JSONB).label("summary"))
+    latest = (newest.where(Job.id.in_(_newest_succeeded(model_ids))).cte("latest")
+              .prefix_with("MATERIALIZED", dialect="postgresql"))
+    summary = latest.c.summary
     subject_counts = (select(SubjectResult.job_id, func.count().label("subjects"))
+                      .where(SubjectResult.job_id.in_(select(latest.c.id)))
                       .group_by(SubjectResult.job_id).subquery())
-    query = (select(Job.id, Job.model_id, Job.benchmark, Job.template, summary["metric"].as_string(),
-                    summary[("micro", "acc")].as_float(), summary[("micro", "ci_low")].as_float(),
-                    summary[("micro", "ci_high")].as_float(), summary[("micro", "correct")].as_integer(),
-                    summary[("micro", "n")].as_integer(), summary["expected_n"].as_integer(),
-                    summary["complete"].as_boolean(), summary["macro_acc"].as_float(), subject_counts.c.subjects)
-             .outerjoin(subject_counts, subject_counts.c.job_id == Job.id)
-             .where(Job.id.in_(_newest_succeeded(model_ids))).order_by(Job.id))
+    query = (select(latest.c.id, latest.c.model_id, latest.c.benchmark, latest.c.template,
+                    summary["metric"].as_string(), summary[("micro", "acc")].as_float(),
+                    summary[("micro", "ci_low")].as_float(), summary[("micro", "ci_high")].as_float(),
+                    summary[("micro", "correct")].as_integer(), summary[("micro", "n")].as_integer(),
+                    summary["expected_n"].as_integer(), summary["complete"].as_boolean(),
+                    summary["macro_acc"].as_float(), subject_counts.c.subjects)
+             .outerjoin(subject_counts, subject_counts.c.job_id == latest.c.id).order_by(latest.c.id))
     return [_result(*row) for row in session.execute(query)]
 
 
