@@ -3,6 +3,7 @@ page go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -25,6 +26,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
 
 if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+    if os.environ.get("CBENCH_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
+        raise RuntimeError("Debian chromium not installed (apt-get install -y chromium)")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
