@@ -14,6 +14,7 @@ import importlib
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from app.api import ops
 from app.api.main import api_router
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     return app
 
 
@@ -78,3 +80,9 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
         parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
     return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+
+async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+    """A value the database cannot hold or compare (a NUL character, a number out of range): the client's input."""
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+    return JSONResponse({"detail": f"invalid value: {reason}"}, status_code=422)

@@ -6,13 +6,14 @@ from pydantic import BaseModel, Field
 
 from app.schemas.jobs import JobOptions, JobPublic
 from app.schemas.models import ModelPublic
+from app.schemas.types import MAX_BIGINT
 
 
 # properties to receive from a training run
 class CheckpointCreate(BaseModel):
     run: str = Field(min_length=1, max_length=200)
-    step: int = Field(ge=0)
-    tokens_seen: int = Field(ge=0)
+    step: int = Field(ge=0, le=MAX_BIGINT)
+    tokens_seen: int = Field(ge=0, le=MAX_BIGINT)
     path: str = Field(min_length=1, max_length=1024)
     benchmarks: list[str] = Field(default_factory=list)
     template: str = "colossaleval"

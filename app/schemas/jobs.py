@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.types import UtcDateTime
 
 
 # evaluation options shared by all jobs of one submission
@@ -13,11 +14,11 @@ class JobOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subjects: list[str] | None = Field(None, description="subject keys; all scored subjects when omitted")
-    limit: int | None = Field(None, ge=1, description="questions per subject (smoke runs)")
+    limit: int | None = Field(None, ge=1, le=1_000_000, description="questions per subject (smoke runs)")
     device: str | None = Field(None, description="cpu, cuda, cuda:1 or auto; the worker's default when omitted")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     backend: str = "hf"
-    max_length: int = Field(4096, ge=16)
+    max_length: int = Field(4096, ge=16, le=1_048_576)
 
 
 # properties to receive when submitting jobs: one job per benchmark
@@ -42,10 +43,10 @@ class JobPublic(BaseModel):
     error: str | None
     attempts: int
     lease_owner: str | None
-    lease_expires_at: datetime | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    lease_expires_at: UtcDateTime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class JobsPublic(BaseModel):

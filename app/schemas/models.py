@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.types import MAX_BIGINT, UtcDateTime
 
 
 # properties to receive when registering a model
@@ -15,8 +15,8 @@ class ModelCreate(BaseModel):
     tags: list[str] = Field(default_factory=list)
     description: str | None = None
     training_run: str | None = Field(None, max_length=255)
-    step: int | None = Field(None, ge=0)
-    tokens_seen: int | None = Field(None, ge=0)
+    step: int | None = Field(None, ge=0, le=MAX_BIGINT)
+    tokens_seen: int | None = Field(None, ge=0, le=MAX_BIGINT)
 
 
 # properties to return
@@ -37,7 +37,7 @@ class ModelPublic(BaseModel):
     training_run: str | None
     step: int | None
     tokens_seen: int | None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class ModelsPublic(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.api.deps import SessionDep, SettingsDep, TokenDep
 from app.schemas.checkpoints import CheckpointCreate, CheckpointPublic
+from app.schemas.errors import error_responses
 from app.schemas.jobs import JobPublic
 from app.schemas.models import ModelPublic
 from app.services.submission import register_checkpoint
@@ -14,7 +15,8 @@ router = APIRouter(prefix="/checkpoints", tags=["checkpoints"])
 
 
 @router.post("", response_model=CheckpointPublic, status_code=201,
-             responses={200: {"model": CheckpointPublic, "description": "already registered (same run, step, path)"}})
+             responses={**error_responses(401, 409),
+                        200: {"model": CheckpointPublic, "description": "already registered (same run, step, path)"}})
 def create_checkpoint(body: CheckpointCreate, response: Response, session: SessionDep, settings: SettingsDep,
                       _token: TokenDep) -> CheckpointPublic:
     model, jobs, created = register_checkpoint(session, settings, body)

@@ -10,6 +10,7 @@ from app.api.deps import SessionDep, TokenDep
 from app.queries import jobs as job_queries
 from app.queries import predictions as prediction_queries
 from app.queries import results as result_queries
+from app.schemas.errors import error_responses
 from app.schemas.jobs import (
     JobCreate,
     JobPublic,
@@ -19,13 +20,14 @@ from app.schemas.jobs import (
     PredictionsPublic,
     SubjectResultPublic,
 )
+from app.schemas.types import MAX_ID
 from app.services.submission import submit_jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 log = logging.getLogger(__name__)
 
 
-@router.post("", response_model=JobsPublic, status_code=201)
+@router.post("", response_model=JobsPublic, status_code=201, responses=error_responses(401, 409))
 def create_jobs(body: JobCreate, session: SessionDep, token: TokenDep) -> JobsPublic:
     jobs = submit_jobs(session, body)
     session.commit()  # the ids are final: log them only once the jobs exist for the workers
@@ -36,8 +38,8 @@ def create_jobs(body: JobCreate, session: SessionDep, token: TokenDep) -> JobsPu
 
 
 @router.get("", response_model=JobsPublic)
-def read_jobs(session: SessionDep, status: str | None = None, model: int | None = None,
-              offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> JobsPublic:
+def read_jobs(session: SessionDep, status: str | None = None, model: int | None = Query(None, ge=1, le=MAX_ID),
+              offset: int = Query(0, ge=0, le=MAX_ID), limit: int = Query(100, ge=1, le=1000)) -> JobsPublic:
     rows, count = job_queries.list_jobs(session, status=status, model_id=model, offset=offset, limit=limit)
     return JobsPublic(data=[JobPublic.model_validate(j) for j in rows], count=count)
 
@@ -47,7 +49,7 @@ def read_job(job_id: int, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(job_queries.get_job(session, job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic)
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=error_responses(401, 409))
 def cancel_job(job_id: int, session: SessionDep, token: TokenDep) -> JobPublic:
     job = job_queries.cancel_job(session, job_id)
     log.info("job %s cancelled by token %r", job_id, token.name, extra={"job_id": job_id})
@@ -64,7 +66,7 @@ def read_results(job_id: int, session: SessionDep) -> JobResultsPublic:
 
 @router.get("/{job_id}/predictions", response_model=PredictionsPublic)
 def read_predictions(job_id: int, session: SessionDep, subject: str | None = None, correct: bool | None = None,
-                     offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> PredictionsPublic:
+                     offset: int = Query(0, ge=0, le=MAX_ID), limit: int = Query(100, ge=1, le=1000)) -> PredictionsPublic:
     job_queries.get_job(session, job_id)
     rows, count = prediction_queries.list_predictions(session, job_id, subject=subject, correct=correct,
                                                       offset=offset, limit=limit)
