@@ -7,9 +7,9 @@ One command on an H100, no downloads, the machine's own torch/transformers:
     python -m bench.gpu_eval_check --tiny          # small shape, two subjects (CPU works): checks the script
 
 Steps, each timed: measure a dense matmul peak (bfloat16 8192^3 on GPU); build the model from a config directly on
-the device (`torch.device` context + `from_config`); save it as safetensors to local disk (`--work-dir`, default a
-temp dir under /tmp) with the LLaMA-2 tokenizer files, because the backend loads models from a directory; load it
-with the transformers backend (`HFBackend`, FlashAttention-2 when `flash_attn` imports); score. Scoring FLOPs follow
+the device (`torch.device` context + `from_config`), write only its config and the LLaMA-2 tokenizer files (the run
+loop reads the tokenizer from the model directory), wrap the in-memory model with the transformers backend
+(`HFBackend(options, model=...)`, FlashAttention-2 when `flash_attn` imports, SDPA otherwise); score. Scoring FLOPs follow
 `bench/flops.py` (2 x decoder weights per processed token + attention + one LM-head row per question). A JSON line
 starting `PARTIAL` is printed after every stage (so a killed run still reports), and one final JSON line with all
 figures.
@@ -54,13 +54,15 @@ def emit(figures: dict[str, Any], final: bool = False) -> None:
     print(("" if final else "PARTIAL ") + json.dumps(figures), flush=True)
 
 
-def build_and_save(shape: dict[str, int], device: Any, dtype: Any, tokenizer_dir: Path,
-                   output: Path) -> tuple[float, float, int]:
-    """Random LLaMA built on `device`, saved to `output`. (build seconds, save seconds, parameters)"""
+def build_model(shape: dict[str, int], device: Any, dtype: Any, tokenizer_dir: Path, output: Path) -> tuple[Any, float]:
+    """Random LLaMA built directly on `device` (attention as the backend would pick it); only its config and the
+    LLaMA-2 tokenizer files are written to `output` (the run loop reads the tokenizer from there).
+    (model, build seconds)"""
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, LlamaConfig
 
+    from evaluators.backends.hf import pick_attention
     from evaluators.tiny_model import copy_llama_tokenizer
 
     config = LlamaConfig(vocab_size=32000, max_position_embeddings=4096, bos_token_id=1, eos_token_id=2,
@@ -69,19 +71,15 @@ def build_and_save(shape: dict[str, int], device: Any, dtype: Any, tokenizer_dir
     start = time.perf_counter()
     torch.manual_seed(0)
     with torch.device(device):
-        model = AutoModelForCausalLM.from_config(config, **{dtype_kw: dtype})
+        model = AutoModelForCausalLM.from_config(config, attn_implementation=pick_attention(device, dtype),
+                                                 **{dtype_kw: dtype})
     _sync(device)
     build = time.perf_counter() - start
-    params = sum(p.numel() for p in model.parameters())
-    start = time.perf_counter()
-    model.save_pretrained(output, safe_serialization=True)
+    output.mkdir(parents=True, exist_ok=True)
+    config.save_pretrained(output)
     copy_llama_tokenizer(tokenizer_dir, output)
     (output / "TINY_RANDOM_MODEL").write_text(f"random init, seed 0, shape {json.dumps(shape)}\n")
-    save = time.perf_counter() - start
-    del model
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    return build, save, params
+    return model, build
 
 
 def _sync(device: Any) -> None:
@@ -130,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.flops import ModelDims
     from bench.matmul_peak import matmul_peak
-    from evaluators.backends import load_backend
     from evaluators.backends.base import BackendOptions
+    from evaluators.backends.hf import HFBackend
     from evaluators.catalog import validate_request
 
     data_dir = Path(args.data_dir)
@@ -162,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="cbench-gpu-check-"))
     model_dir = work / "model"
     try:
-        build, save, params = build_and_save(shape, device, dtype, tokenizer_dir, model_dir)
-        figures.update(parameters=params, build_seconds=round(build, 2), save_seconds=round(save, 2))
+        model, build = build_model(shape, device, dtype, tokenizer_dir, model_dir)
+        figures.update(parameters=sum(p.numel() for p in model.parameters()), build_seconds=round(build, 2))
         emit(figures)
         start = time.perf_counter()
-        backend = load_backend("hf", BackendOptions(model_path=str(model_dir), device=str(device),
-                                                    dtype=figures["dtype"], max_batch_tokens=args.batch_tokens))
+        backend = HFBackend(BackendOptions(model_path=str(model_dir), device=str(device), dtype=figures["dtype"],
+                                           max_batch_tokens=args.batch_tokens), model=model)
         _sync(device)
         figures["load_seconds"] = round(time.perf_counter() - start, 2)
         figures["attn_implementation"] = backend.info["attn_implementation"]

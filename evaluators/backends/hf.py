@@ -23,7 +23,7 @@ import torch
 import transformers
 
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreRequest
-from evaluators.backends.kv_cache import expand_cache, make_cache, prefix_cache_tensors
+from evaluators.backends.kv_cache import KVLayers, SharedPrefixCache, cache_tensors, empty_cache, output_cache
 from evaluators.records import CandidateScores
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -70,17 +70,23 @@ class HFBackend:
 
     name = "hf"
 
-    def __init__(self, options: BackendOptions) -> None:
-        _check_model_dir(options.model_path)
+    def __init__(self, options: BackendOptions, model: Any = None) -> None:
+        """Load `options.model_path`, or wrap `model` (an already loaded causal LM) when given."""
         self.options = options
-        self.device = pick_device(options.device)
-        self.dtype = pick_dtype(options.dtype, self.device)
-        self.attn_implementation = options.extra.get("attn_implementation") or pick_attention(self.device, self.dtype)
-        dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-        self.model = transformers.AutoModelForCausalLM.from_pretrained(
-            options.model_path, revision=options.revision, trust_remote_code=options.allow_remote_code,
-            attn_implementation=self.attn_implementation, **{dtype_kw: self.dtype},
-        ).to(self.device).eval()
+        if model is None:
+            _check_model_dir(options.model_path)
+            self.device = pick_device(options.device)
+            self.dtype = pick_dtype(options.dtype, self.device)
+            self.attn_implementation = options.extra.get("attn_implementation") or pick_attention(self.device, self.dtype)
+            dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+            model = transformers.AutoModelForCausalLM.from_pretrained(
+                options.model_path, revision=options.revision, trust_remote_code=options.allow_remote_code,
+                attn_implementation=self.attn_implementation, **{dtype_kw: self.dtype},
+            ).to(self.device)
+        else:
+            self.device, self.dtype = model.device, model.dtype
+            self.attn_implementation = model.config._attn_implementation
+        self.model = model.eval()
         self.decoder = getattr(self.model, self.model.base_model_prefix)
         self.lm_head = self.model.get_output_embeddings()
         self.max_batch_tokens = options.max_batch_tokens
@@ -138,15 +144,20 @@ class HFBackend:
         prefix_kv = self._prefix_kv(prefix) if prefix else None
         order = sorted(suffixes, key=lambda i: len(suffixes[i]), reverse=True)
         rows: dict[int, torch.Tensor] = {}
+        cache: SharedPrefixCache | None = None
         start = 0
         while start < len(order):
             longest = len(suffixes[order[start]])
-            per_row = longest + (len(prefix) // 8 if prefix else 0)  # the prefix attention costs too, roughly
+            per_row = longest + len(prefix) // 8  # the prefix attention costs too, roughly
             size = max(1, min(self.options.max_batch_size, self.max_batch_tokens // max(per_row, 1)))
             batch = order[start:start + size]
             try:
-                last = self._forward_batch(prefix_kv, len(prefix), [suffixes[i] for i in batch])
+                if prefix_kv is not None and (cache is None or len(batch) > cache.rows or longest > cache.width):
+                    cache = None  # free the old buffers before allocating new ones
+                    cache = SharedPrefixCache(prefix_kv, rows=len(batch), width=longest)
+                last = self._forward_batch(cache, len(prefix), [suffixes[i] for i in batch])
             except torch.OutOfMemoryError:
+                cache = None
                 if size == 1:
                     raise
                 self.max_batch_tokens = max(1, self.max_batch_tokens // 2)
@@ -159,12 +170,12 @@ class HFBackend:
                 on_progress(len(batch))
         return rows
 
-    def _prefix_kv(self, prefix: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def _prefix_kv(self, prefix: tuple[int, ...]) -> KVLayers:
         ids = torch.tensor([prefix], device=self.device)
-        out = self.decoder(input_ids=ids, use_cache=True, **{self._cache_kwarg: make_cache(None)})
-        return prefix_cache_tensors(out.past_key_values)
+        out = self.decoder(input_ids=ids, use_cache=True, **{self._cache_kwarg: empty_cache()})
+        return cache_tensors(output_cache(out))
 
-    def _forward_batch(self, prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] | None, prefix_len: int,
+    def _forward_batch(self, cache: SharedPrefixCache | None, prefix_len: int,
                        suffixes: list[Sequence[int]]) -> torch.Tensor:
         """Last-position float32 logits [batch, vocab] for right-padded suffixes after a shared prefix."""
         batch, width = len(suffixes), max(len(s) for s in suffixes)
@@ -177,11 +188,11 @@ class HFBackend:
             mask[row, prefix_len: prefix_len + len(suffix)] = 1
         positions = torch.arange(prefix_len, prefix_len + width).unsqueeze(0).expand(batch, -1)
         kwargs: dict[str, Any] = {}
-        if prefix_kv is not None:
-            kwargs[self._cache_kwarg] = expand_cache(prefix_kv, batch)
+        if cache is not None:
+            kwargs[self._cache_kwarg] = cache
             kwargs["cache_position"] = torch.arange(prefix_len, prefix_len + width, device=self.device)
         hidden = self.decoder(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                              position_ids=positions.to(self.device), use_cache=prefix_kv is not None,
+                              position_ids=positions.to(self.device), use_cache=cache is not None,
                               **kwargs).last_hidden_state
         last_index = torch.tensor([len(s) - 1 for s in suffixes], device=self.device)
         last_hidden = hidden[torch.arange(batch, device=self.device), last_index]
