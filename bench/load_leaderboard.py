@@ -130,6 +130,8 @@ def run_wrk(url: str, clients: int, duration: int, threads: int) -> dict[str, fl
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--latency", "--timeout", "10s",
                           url], check=True, capture_output=True, text=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)$", out, re.M))
+    if "50" not in percentiles:  # no request completed (all timed out): report wrk's own words
+        raise SystemExit(f"wrk measured no latencies for {url} at {clients} clients:\n{out}")
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)$", out, re.M)
     return {"p50_ms": to_ms(percentiles["50"]), "p99_ms": to_ms(percentiles["99"]),
