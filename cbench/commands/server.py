@@ -7,9 +7,13 @@ newest migration first. Nothing here imports torch; `worker` does so lazily when
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import AsyncIterator
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -102,15 +106,25 @@ def run_serve(args: argparse.Namespace) -> int:
         from app.demo import queue_demo
 
         queue_demo(app.state.session_factory, settings)
-    worker, thread = None, None
     if not args.no_worker:
         worker = Worker(app.state.session_factory, settings, device=args.device)
         thread = threading.Thread(target=worker.run, name="cbench-worker", daemon=True)
         thread.start()
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
-    finally:
-        if worker is not None and thread is not None:
-            worker.stop()
-            thread.join(timeout=120)
+        _stop_on_shutdown(app, worker, thread)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
     return 0
+
+
+def _stop_on_shutdown(app: Any, worker: Any, thread: threading.Thread) -> None:
+    """Stop the in-process worker in the app's lifespan shutdown: uvicorn re-raises SIGTERM once it has shut down,
+    so code after `uvicorn.run` never runs. The worker finishes its batch and releases its lease first."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with inner(application) as state:
+            yield state
+        worker.stop()
+        await asyncio.to_thread(thread.join, 120)
+
+    app.router.lifespan_context = lifespan

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import Settings
@@ -60,4 +61,54 @@ def test_hub_model_offline_fails_with_clear_reason(db_url: str, tmp_path: Path) 
         job = session.get(Job, job_id)
         assert job.status == "failed"
         assert "nonexistent-org/nonexistent-model@main" in job.error and "Hugging Face Hub" in job.error
+    app.state.engine.dispose()
+
+
+@pytest.mark.slow
+def test_serve_sigterm_releases_the_running_job(tmp_path: Path, data_dir: Path) -> None:
+    """`cbench serve` stops its in-process worker on SIGTERM: the running job goes back to the queue unharmed."""
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    from evaluators.tiny_model import build_tiny_llama
+
+    models = tmp_path / "models"
+    build_tiny_llama(models / "m", data_dir / "tokenizers" / "llama2", seed=3)
+    db_url = f"sqlite:///{tmp_path / 'cbench.db'}"
+    env = {"CBENCH_DATA_DIR": str(data_dir), "CBENCH_MODEL_ROOTS": str(models), "CBENCH_WORKER_CHUNK_SIZE": "4",
+           "CBENCH_WORKER_POLL_INTERVAL": "0.2", "CBENCH_LEADERBOARD_CACHE_SECONDS": "0"}
+    assert cbench("migrate", db_url=db_url, cwd=tmp_path).returncode == 0
+    token = cbench("token", "create", "--name", "t", db_url=db_url, cwd=tmp_path).stdout.strip()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "cbench.main", "serve", "--port", str(port)], cwd=tmp_path,
+                              env={**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(REPO_ROOT), **env},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base, headers = f"http://127.0.0.1:{port}/api/v1", {"Authorization": f"Bearer {token}"}
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        httpx.post(f"{base}/models", json={"name": "m", "path": str(models / "m")}, headers=headers).raise_for_status()
+        httpx.post(f"{base}/jobs", json={"model": "m", "benchmarks": ["mmlu"], "options": {"limit": 40}},
+                   headers=headers).raise_for_status()
+        while time.monotonic() < deadline and httpx.get(f"{base}/jobs/1").json()["progress_done"] == 0:
+            time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    app = create_app(Settings(_env_file=None, database_url=db_url))
+    with app.state.session_factory() as session:
+        job = session.get(Job, 1)
+        assert (job.status, job.attempts, job.lease_owner) == ("queued", 0, None), server.stderr.read()[-2000:]
     app.state.engine.dispose()
