@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Job, Model
+from evaluators.templates import DEFAULT_TEMPLATE
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,11 @@ class LeaderboardRow:
 
 
 def leaderboard_rows(session: Session, *, benchmark: str | None = None, tag: str | None = None,
-                     run: str | None = None) -> list[LeaderboardRow]:
-    """Rows sorted by benchmark, then accuracy (best first)."""
+                     run: str | None = None, template: str = DEFAULT_TEMPLATE) -> list[LeaderboardRow]:
+    """Rows sorted by benchmark, then accuracy (best first). Only jobs with `template` count: numbers of different
+    templates (ColossalEval, harness) are never mixed in one column."""
     query = (select(Job, Model).join(Model, Job.model_id == Model.id)
-             .where(Job.status == "succeeded", Job.summary.is_not(None)).order_by(Job.id))
+             .where(Job.status == "succeeded", Job.summary.is_not(None), Job.template == template).order_by(Job.id))
     if benchmark is not None:
         query = query.where(Job.benchmark == benchmark)
     if run is not None:

@@ -22,7 +22,8 @@ from app.api.deps import SessionDep
 from app.errors import DomainError, InvalidRequestError
 from app.web import queries
 from app.web.render import Context, respond
-from evaluators.catalog import BENCHMARKS
+from evaluators.catalog import BENCHMARKS, TEMPLATE_IDS
+from evaluators.templates import DEFAULT_TEMPLATE
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,10 +39,12 @@ class LeaderboardParams:
     metric: str = "micro"
     sort: str = "-avg"
     cols: tuple[str, ...] | None = None
+    template: str = DEFAULT_TEMPLATE
 
     def as_query(self) -> dict[str, str]:
         """The non-default parameters, for links and exports."""
         values = {"q": self.q, "tag": self.tag, "run": self.run,
+                  "template": "" if self.template == DEFAULT_TEMPLATE else self.template,
                   "metric": "" if self.metric == "micro" else self.metric,
                   "sort": "" if self.sort == "-avg" else self.sort,
                   "cols": ",".join(self.cols) if self.cols is not None else ""}
@@ -98,8 +101,11 @@ def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
         unknown = [c for c in cols if c not in BENCHMARKS]
         if unknown:
             raise InvalidRequestError(f"unknown benchmark column(s) {', '.join(unknown)}; valid: {', '.join(BENCHMARKS)}")
+    template = query.get("template", "") or DEFAULT_TEMPLATE
+    if template not in TEMPLATE_IDS:
+        raise InvalidRequestError(f"unknown template {template!r}; valid: {', '.join(TEMPLATE_IDS)}")
     return LeaderboardParams(q=q, tag=query.get("tag", "").strip(), run=query.get("run", "").strip(), metric=metric,
-                             sort=sort, cols=cols)
+                             sort=sort, cols=cols, template=template)
 
 
 def _cell(result: queries.Result, metric: str) -> Cell:
@@ -145,7 +151,7 @@ def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
               if (pattern is None or pattern.search(m.name))
               and (not params.tag or params.tag in m.tags)
               and (not params.run or m.training_run == params.run)]
-    results = queries.latest_results(session, [m.id for m in chosen]) if chosen else []
+    results = queries.latest_results(session, [m.id for m in chosen], params.template) if chosen else []
     by_model: dict[int, dict[str, queries.Result]] = {}
     for result in results:
         by_model.setdefault(result.model_id, {})[result.benchmark] = result
@@ -159,7 +165,7 @@ def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
                         step=model.step, cells={b: cells.get(b) for b in BENCHMARKS if b in cells or b in columns},
                         avg=sum(complete) / len(complete) if complete else None, avg_over=len(complete)))
     return {"title": "Leaderboard", "params": asdict(params), "qs": params.as_query(), "benchmarks": list(BENCHMARKS),
-            "present": present, "columns": columns, "tags": all_tags, "runs": all_runs,
+            "templates": list(TEMPLATE_IDS), "present": present, "columns": columns, "tags": all_tags, "runs": all_runs,
             "rows": sort_rows(rows, params.sort), "model_count": len(models)}
 
 

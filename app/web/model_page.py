@@ -22,7 +22,7 @@ def _order(benchmark: str) -> int:
 
 def model_context(session: Session, model_id: int) -> Context:
     model = queries.model_info(get_model(session, model_id))
-    results = sorted(queries.latest_results(session, [model_id]), key=lambda r: _order(r.benchmark))
+    results = sorted(queries.latest_results(session, [model_id], template=None), key=lambda r: _order(r.benchmark))
     subjects: dict[int, list[queries.SubjectScore]] = {}
     for score in queries.subject_scores(session, [r.job_id for r in results]):
         subjects.setdefault(score.job_id, []).append(score)

@@ -9,10 +9,11 @@ from evaluators.aggregate import summarize
 from evaluators.records import Prediction
 
 
-def add_result(session, model: Model, benchmark: str, correct: list[bool], status: str = "succeeded") -> Job:  # noqa: ANN001
+def add_result(session, model: Model, benchmark: str, correct: list[bool], status: str = "succeeded",  # noqa: ANN001
+               template: str = "colossaleval") -> Job:
     predictions = [Prediction(question_id=f"s/{i}", subject="s", gold="A", pred="A" if ok else "B", scores={},
                               correct=ok, prompt_sha256="") for i, ok in enumerate(correct)]
-    job = Job(model_id=model.id, benchmark=benchmark, template="colossaleval", config={}, status=status,
+    job = Job(model_id=model.id, benchmark=benchmark, template=template, config={}, status=status,
               summary=summarize(benchmark, predictions).to_dict())
     session.add(job)
     session.flush()
@@ -39,3 +40,21 @@ def test_leaderboard(client: TestClient, session_factory) -> None:  # noqa: ANN0
     assert client.get("/api/v1/leaderboard", params={"benchmark": "cmmlu"}).json()["count"] == 1
     assert [r["model_name"] for r in client.get("/api/v1/leaderboard", params={"tag": "base"}).json()["data"]] == ["a"]
     assert client.get("/api/v1/leaderboard", params={"run": "r2"}).json()["count"] == 2
+
+
+def test_templates_are_never_mixed_in_one_column(client: TestClient, session_factory) -> None:  # noqa: ANN001
+    with session_factory() as session:
+        model = Model(name="m", path="/m", source="local", tags=[])
+        session.add(model)
+        session.flush()
+        colossal = add_result(session, model, "mmlu", [True, True, True, False])
+        harness = add_result(session, model, "mmlu", [True, False, False, False], template="harness")  # newer
+        session.commit()
+    (row,) = client.get("/api/v1/leaderboard").json()["data"]
+    assert (row["job_id"], row["template"], row["acc"]) == (colossal.id, "colossaleval", 75.0)
+    (row,) = client.get("/api/v1/leaderboard", params={"template": "harness"}).json()["data"]
+    assert (row["job_id"], row["template"], row["acc"]) == (harness.id, "harness", 25.0)
+    bad = client.get("/api/v1/leaderboard", params={"template": "lm-eval"})
+    assert bad.status_code == 422 and "colossaleval" in bad.json()["detail"]
+    page = client.get("/", params={"template": "harness"}).text
+    assert f'href="/jobs/{harness.id}"' in page and f'href="/jobs/{colossal.id}"' not in page
