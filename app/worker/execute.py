@@ -77,11 +77,13 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
          stop: threading.Event, heartbeat: Heartbeat, progress: Progress, device: str | None) -> str:
     from evaluators.backends.base import BackendOptions
     from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
+    from evaluators.templates import get_template
 
     config = job.config
     options = BackendOptions(model_path=local_model_dir(job), device=config.get("device") or device or
                              settings.worker_device, dtype=config.get("dtype") or "auto",
-                             allow_remote_code=settings.allow_remote_code, revision=job.model_revision)
+                             allow_remote_code=settings.allow_remote_code, revision=job.model_revision,
+                             extra={"score_method": get_template(job.template).scoring_method})
     backend = _load_backend(job, backends, config.get("backend") or "hf", options)
     run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
                              subjects=config.get("subjects"), limit=config.get("limit"),

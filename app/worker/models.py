@@ -46,7 +46,7 @@ class BackendCache:
         from evaluators.backends import load_backend
 
         key = (backend_name, options.model_path, options.revision, options.device, options.dtype,
-               options.allow_remote_code)
+               options.allow_remote_code, tuple(sorted(options.extra.items())))
         if key != self.key:
             self.close()
             self.backend = load_backend(backend_name, options)
