@@ -35,7 +35,7 @@ def fresh_postgres_database() -> Iterator[str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
 
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # survives a restart
     name = f"cbench_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as connection:

@@ -57,7 +57,7 @@ def test_ids_beyond_the_column_range_are_404(client, auth: dict[str, str]) -> No
 
 
 def test_nul_characters_are_422_not_500(client, auth: dict[str, str]) -> None:  # noqa: ANN001
-    response = client.get("/api/v1/leaderboard", params={"benchmark": "\x00"})
+    response = client.get("/api/v1/leaderboard", params={"run": "\x00"})
     assert response.status_code in (200, 422)  # SQLite compares it; Postgres refuses it with a reason
     if response.status_code == 422:
         assert "NUL" in response.json()["detail"]

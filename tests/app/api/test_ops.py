@@ -21,13 +21,20 @@ def test_healthz_and_readyz(client: TestClient) -> None:
 def test_readyz_503_when_migrations_are_behind(client: TestClient) -> None:
     engine = client.app.state.engine
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'older'"))
-    response = client.get("/readyz")
-    assert response.status_code == 503
-    assert "older" in response.json()["detail"] and "cbench migrate" in response.json()["detail"]
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM alembic_version"))
-    assert "at migration none" in client.get("/readyz").json()["detail"]
+        head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "older" in response.json()["detail"] and "cbench migrate" in response.json()["detail"]
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM alembic_version"))
+        assert "at migration none" in client.get("/readyz").json()["detail"]
+    finally:  # the Postgres database is shared by the whole session: put the version back
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM alembic_version"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
 
 
 def test_readyz_503_when_database_unreachable(settings: Settings) -> None:

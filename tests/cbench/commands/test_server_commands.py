@@ -90,7 +90,7 @@ def test_serve_sigterm_releases_the_running_job(tmp_path: Path, data_dir: Path) 
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base, headers = f"http://127.0.0.1:{port}/api/v1", {"Authorization": f"Bearer {token}"}
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/health").status_code == 200:
@@ -98,8 +98,9 @@ def test_serve_sigterm_releases_the_running_job(tmp_path: Path, data_dir: Path) 
             except httpx.TransportError:
                 time.sleep(0.2)
         httpx.post(f"{base}/models", json={"name": "m", "path": str(models / "m")}, headers=headers).raise_for_status()
-        httpx.post(f"{base}/jobs", json={"model": "m", "benchmarks": ["mmlu"], "options": {"limit": 40}},
-                   headers=headers).raise_for_status()
+        job = {"model": "m", "benchmarks": ["mmlu"], "options": {"subjects": ["anatomy", "astronomy"], "limit": 60}}
+        httpx.post(f"{base}/jobs", json=job, headers=headers).raise_for_status()
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and httpx.get(f"{base}/jobs/1").json()["progress_done"] == 0:
             time.sleep(0.1)
         server.send_signal(signal.SIGTERM)
