@@ -77,10 +77,13 @@ def test_loader_names_the_missing_package_when_vllm_is_absent():
 
 
 # ------------------------------------------------------------------ engine options
-def test_engine_kwargs_turn_on_prefix_caching_and_raw_logits(vb):
+def test_engine_kwargs_turn_on_prefix_caching_and_raw_logits(vb, tmp_path, data_dir):
     import vllm
 
-    kwargs = vb.engine_kwargs(BackendOptions(model_path="some/model", extra={"gpu_memory_utilization": 0.5}))
+    from evaluators.tiny_model import build_tiny_llama
+
+    path = str(build_tiny_llama(tmp_path / "tiny", data_dir / "tokenizers" / "llama2", seed=0))  # no hub look-up
+    kwargs = vb.engine_kwargs(BackendOptions(model_path=path, extra={"gpu_memory_utilization": 0.5}))
     assert kwargs["enable_prefix_caching"] is True
     assert kwargs["logprobs_mode"] == "raw_logits"
     assert kwargs["dtype"] == "bfloat16"
