@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 from evaluators.backends.base import ScoreRequest
@@ -46,6 +45,25 @@ class Plan:
     subjects: list[str] = field(default_factory=list)
 
 
+class EncodeMemo:
+    """Token ids with default special tokens, memoised; `prime` tokenizes many texts in one multi-threaded batch
+    (the whole prompts of a benchmark take most of a plan's time when encoded one by one)."""
+
+    def __init__(self, tokenizer: TextTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.ids: dict[str, tuple[int, ...]] = {}
+
+    def prime(self, texts: Iterable[str]) -> None:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.ids]
+        if missing:
+            self.ids.update(zip(missing, map(tuple, self.tokenizer.encode_batch(missing)), strict=True))
+
+    def __call__(self, text: str) -> tuple[int, ...]:
+        if text not in self.ids:
+            self.ids[text] = tuple(self.tokenizer.encode(text))
+        return self.ids[text]
+
+
 def select_questions(spec: DatasetSpec, data_dir: Path, split: str, subjects: Iterable[str] | None,
                      limit: int | None) -> dict[str, list[Question]]:
     """Questions per subject; `limit` keeps the first N of each subject."""
@@ -68,12 +86,12 @@ def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_
     per_subject = select_questions(spec, data_dir, split, subjects, limit)
     shots = {key: load_shots(spec, data_dir, key) for key in per_subject}
 
-    @cache
-    def encode(text: str) -> tuple[int, ...]:
-        return tuple(tokenizer.encode(text))
-
+    encode = EncodeMemo(tokenizer)
     questions = [q for qs in per_subject.values() for q in qs]
+    if template.shot_budget:  # the budget counts n(item + gold) for every question: tokenize them in one batch
+        encode.prime(template.item(q) + q.gold for q in questions)
     prompts = build_prompts(questions, shots, template, count_tokens=lambda t: len(encode(t)), max_length=max_length)
+    encode.prime(p.text for p in prompts)
     plan = Plan(spec=spec, template=template, split=split, items=[], candidate_ids=None, subjects=list(per_subject))
     if template.scoring_method == "max_logit":
         plan.candidate_ids = candidate_ids(spec.letters, lambda t: tokenizer.encode(t, add_special_tokens=False))

@@ -76,3 +76,10 @@ def test_sentencepiece_policy_keeps_runs_of_spaces(tiny_model):
     assert tokenizer.encode("Question:  Which of") == [1, 894, 29901, 29871, 8449, 310]
     assert tokenizer.encode("Answer: A", add_special_tokens=False) == [673, 29901, 319]
     assert tokenizer.decode([1, 673, 29901, 319]) == "Answer: A"
+
+
+@pytest.mark.parametrize("policy", ["sentencepiece", "hf"])
+def test_batch_encoding_equals_one_by_one(tiny_model, policy):
+    tokenizer = load_tokenizer(tiny_model, policy)
+    texts = ["Question:  Which of", "题目：下列\\n答案：", "The following are\n\nQuestion: x\nAnswer: ", " lead"]
+    assert tokenizer.encode_batch(texts) == [tokenizer.encode(t) for t in texts]
