@@ -94,15 +94,21 @@ def post(server: str, token: str, body: dict, timeout: float = 10.0) -> tuple[in
 
 
 def flush(save_dir: str | Path, server: str, token: str) -> FlushResult:
-    """Try to send every pending registration once; rewrite the outbox with what is still pending."""
+    """Try to send every pending registration once; rewrite the outbox with what is still pending. The first
+    unreachable-server error keeps the rest pending without trying them."""
     save = Path(save_dir)
     pending, sent, failed, error = [], 0, 0, None
+    unreachable = False
     for entry in _read_jsonl(save / OUTBOX):
+        if unreachable:  # one timeout per flush is enough: training must not stall once per pending entry
+            pending.append(entry)
+            continue
         try:
             status, text = post(server, token, entry["body"])
         except OSError as exc:  # connection refused, timeout, DNS
             pending.append(entry)
             error = f"server unreachable: {exc}"
+            unreachable = True
             continue
         if 200 <= status < 300 or status == 409:
             _append_jsonl(save / SENT, {"body": entry["body"], "status": status, "response": text[:2000]})

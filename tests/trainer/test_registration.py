@@ -107,3 +107,30 @@ def test_conflict_counts_as_sent_and_a_rejection_is_set_aside(tmp_path, server_p
                                  EvalRequest())
     assert (result.sent, result.pending, result.failed) == (0, 0, 1) and "422" in result.last_error
     assert json.loads((tmp_path / FAILED).read_text())["body"]["step"] == 2
+
+
+def test_a_hanging_server_costs_one_timeout_per_flush(tmp_path, monkeypatch):
+    """A server that accepts connections but never answers must not stall training once per pending entry."""
+    import trainer.registration as registration
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # accepts (kernel backlog) but never responds
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    calls = []
+    real_post = registration.post
+
+    def short_post(server, token, body, timeout=10.0):
+        calls.append(body["step"])
+        return real_post(server, token, body, timeout=0.3)
+
+    monkeypatch.setattr(registration, "post", short_post)
+    try:
+        for step in (1, 2, 3):
+            enqueue_body = registration.registration_body(make_checkpoint(tmp_path, step), "run", EvalRequest())
+            registration.enqueue(tmp_path, enqueue_body)
+        result = flush(tmp_path, url, "tok")
+    finally:
+        listener.close()
+    assert (result.sent, result.pending) == (0, 3) and "unreachable" in result.last_error
+    assert calls == [1]
