@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.db.models import Job, Model
@@ -37,28 +38,38 @@ class LeaderboardRow:
 def leaderboard_rows(session: Session, *, benchmark: str | None = None, tag: str | None = None,
                      run: str | None = None, template: str = DEFAULT_TEMPLATE) -> list[LeaderboardRow]:
     """Rows sorted by benchmark, then accuracy (best first). Only jobs with `template` count: numbers of different
-    templates (ColossalEval, harness) are never mixed in one column."""
-    query = (select(Job, Model).join(Model, Job.model_id == Model.id)
-             .where(Job.status == "succeeded", Job.summary.is_not(None), Job.template == template).order_by(Job.id))
+    templates (ColossalEval, harness) are never mixed in one column.
+
+    One statement: the newest succeeded job per (model, benchmark) is picked in SQL and only the headline fields are
+    extracted from its summary JSON by the database (decoding 1,000 whole summaries and records in Python took
+    ~200 ms). On Postgres each summary is parsed once, into jsonb, in a materialised CTE.
+    """
+    newest = (select(func.max(Job.id)).where(Job.status == "succeeded", Job.summary.is_not(None),
+                                             Job.template == template).group_by(Job.model_id, Job.benchmark))
     if benchmark is not None:
-        query = query.where(Job.benchmark == benchmark)
+        newest = newest.where(Job.benchmark == benchmark)
+    summary_column = Job.summary
+    if session.get_bind().dialect.name == "postgresql":
+        summary_column = cast(Job.summary, postgresql.JSONB)
+    latest = (select(Job.id, Job.model_id, Job.benchmark, Job.template, summary_column.label("summary"))
+              .where(Job.id.in_(newest)).cte("latest").prefix_with("MATERIALIZED", dialect="postgresql"))
+    summary = latest.c.summary
+    query = (select(latest.c.id, latest.c.benchmark, latest.c.template, summary["metric"].as_string(),
+                    summary[("micro", "acc")].as_float(), summary[("micro", "ci_low")].as_float(),
+                    summary[("micro", "ci_high")].as_float(), summary[("micro", "n")].as_integer(),
+                    summary["complete"].as_boolean(), Model.id, Model.name, Model.training_run, Model.step,
+                    Model.tokens_seen, Model.tags)
+             .join(Model, Model.id == latest.c.model_id))
     if run is not None:
         query = query.where(Model.training_run == run)
-    newest: dict[tuple[int, str], tuple[Job, Model]] = {}
-    for job, model in session.execute(query):
-        if tag is not None and tag not in (model.tags or []):
+    rows = []
+    for (job_id, bench, job_template, metric, acc, ci_low, ci_high, n, complete, model_id, name, training_run, step,
+         tokens_seen, tags) in session.execute(query):
+        if tag is not None and tag not in (tags or []):
             continue
-        newest[(model.id, job.benchmark)] = (job, model)  # ordered by id: the last one wins
-    rows = [_row(job, model) for job, model in newest.values()]
+        rows.append(LeaderboardRow(
+            model_id=model_id, model_name=name, benchmark=bench, template=job_template, metric=metric or "",
+            acc=float(acc or 0.0), ci_low=float(ci_low or 0.0), ci_high=float(ci_high or 0.0), n=int(n or 0),
+            complete=bool(complete), job_id=job_id, training_run=training_run, step=step, tokens_seen=tokens_seen,
+            tags=list(tags or [])))
     return sorted(rows, key=lambda r: (r.benchmark, -r.acc, r.model_name))
-
-
-def _row(job: Job, model: Model) -> LeaderboardRow:
-    summary = job.summary or {}
-    micro = summary.get("micro", {})
-    return LeaderboardRow(
-        model_id=model.id, model_name=model.name, benchmark=job.benchmark, template=job.template,
-        metric=summary.get("metric", ""), acc=float(micro.get("acc", 0.0)), ci_low=float(micro.get("ci_low", 0.0)),
-        ci_high=float(micro.get("ci_high", 0.0)), n=int(micro.get("n", 0)), complete=bool(summary.get("complete")),
-        job_id=job.id, training_run=model.training_run, step=model.step, tokens_seen=model.tokens_seen,
-        tags=list(model.tags or []))
