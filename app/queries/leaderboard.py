@@ -6,9 +6,10 @@ so callers never touch the session again.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import cast, func, select
+from sqlalchemy import CTE, cast, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -35,24 +36,32 @@ class LeaderboardRow:
     tags: list[str] = field(default_factory=list)
 
 
-def leaderboard_rows(session: Session, *, benchmark: str | None = None, tag: str | None = None,
-                     run: str | None = None, template: str = DEFAULT_TEMPLATE) -> list[LeaderboardRow]:
-    """Rows sorted by benchmark, then accuracy (best first). Only jobs with `template` count: numbers of different
-    templates (ColossalEval, harness) are never mixed in one column.
-
-    One statement: the newest succeeded job per (model, benchmark) is picked in SQL and only the headline fields are
-    extracted from its summary JSON by the database (decoding 1,000 whole summaries and records in Python took
-    ~200 ms). On Postgres each summary is parsed once, into jsonb, in a materialised CTE.
-    """
-    newest = (select(func.max(Job.id)).where(Job.status == "succeeded", Job.summary.is_not(None),
-                                             Job.template == template).group_by(Job.model_id, Job.benchmark))
+def latest_jobs(session: Session, *, template: str | None = DEFAULT_TEMPLATE, benchmark: str | None = None,
+                model_ids: Collection[int] | None = None) -> CTE:
+    """A CTE `latest(id, model_id, benchmark, template, summary)`: the newest succeeded job per (model, benchmark),
+    among jobs with `template` (None: any template, the newest wins). Callers extract only the summary fields they
+    need in SQL (decoding whole summaries in Python is what made the leaderboard slow); on Postgres each summary is
+    parsed once, into jsonb, in the materialised CTE, because a `json` column is re-parsed by every operator."""
+    newest = (select(func.max(Job.id)).where(Job.status == "succeeded", Job.summary.is_not(None))
+              .group_by(Job.model_id, Job.benchmark))
+    if template is not None:  # templates are never mixed in one column (ColossalEval vs harness numbers)
+        newest = newest.where(Job.template == template)
     if benchmark is not None:
         newest = newest.where(Job.benchmark == benchmark)
-    summary_column = Job.summary
+    if model_ids is not None:
+        newest = newest.where(Job.model_id.in_(list(model_ids)))
+    summary = Job.summary
     if session.get_bind().dialect.name == "postgresql":
-        summary_column = cast(Job.summary, postgresql.JSONB)
-    latest = (select(Job.id, Job.model_id, Job.benchmark, Job.template, summary_column.label("summary"))
-              .where(Job.id.in_(newest)).cte("latest").prefix_with("MATERIALIZED", dialect="postgresql"))
+        summary = cast(Job.summary, postgresql.JSONB)
+    return (select(Job.id, Job.model_id, Job.benchmark, Job.template, summary.label("summary"))
+            .where(Job.id.in_(newest)).cte("latest").prefix_with("MATERIALIZED", dialect="postgresql"))
+
+
+def leaderboard_rows(session: Session, *, benchmark: str | None = None, tag: str | None = None,
+                     run: str | None = None, template: str = DEFAULT_TEMPLATE) -> list[LeaderboardRow]:
+    """Rows sorted by benchmark, then accuracy (best first), one statement over `latest_jobs`. Only jobs with
+    `template` count: numbers of different templates (ColossalEval, harness) are never mixed in one column."""
+    latest = latest_jobs(session, template=template, benchmark=benchmark)
     summary = latest.c.summary
     query = (select(latest.c.id, latest.c.benchmark, latest.c.template, summary["metric"].as_string(),
                     summary[("micro", "acc")].as_float(), summary[("micro", "ci_low")].as_float(),

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, cast, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Job, Model, PredictionRow, SubjectResult
+from app.queries.leaderboard import latest_jobs
 from evaluators.templates import DEFAULT_TEMPLATE
 
 
@@ -117,31 +117,15 @@ def list_models(session: Session, *, run: str | None = None, ids: Collection[int
     return [model_info(m) for m in session.scalars(query.order_by(Model.step, Model.id))]
 
 
-def _newest_succeeded(model_ids: Collection[int] | None, template: str | None) -> Select[Any]:
-    newest = (select(func.max(Job.id)).where(Job.status == "succeeded", Job.summary.is_not(None))
-              .group_by(Job.model_id, Job.benchmark))
-    if template is not None:  # templates are never mixed in one column (ColossalEval vs harness numbers)
-        newest = newest.where(Job.template == template)
-    if model_ids is not None:
-        newest = newest.where(Job.model_id.in_(list(model_ids)))
-    return newest
-
-
 def latest_results(session: Session, model_ids: Collection[int] | None = None,
                    template: str | None = DEFAULT_TEMPLATE) -> list[Result]:
     """For each (model, benchmark), the newest succeeded job's headline numbers with `template` (None: any
     template, the newest wins); one statement.
 
-    The numbers are extracted from the summary JSON by the database (decoding every whole summary, with its
-    subject list, in Python is what made this slow), and the subject count comes from the per-subject rows.
+    The numbers are extracted from the summary JSON by the database (see `latest_jobs`), and the subject count
+    comes from the per-subject rows.
     """
-    newest = select(Job.id, Job.model_id, Job.benchmark, Job.template, Job.summary.label("summary"))
-    if session.get_bind().dialect.name == "postgresql":
-        # a `json` column is re-parsed by every operator: parse each summary once, into jsonb, in a CTE
-        newest = select(Job.id, Job.model_id, Job.benchmark, Job.template,
-                        cast(Job.summary, postgresql.JSONB).label("summary"))
-    latest = (newest.where(Job.id.in_(_newest_succeeded(model_ids, template))).cte("latest")
-              .prefix_with("MATERIALIZED", dialect="postgresql"))
+    latest = latest_jobs(session, template=template, model_ids=model_ids)
     summary = latest.c.summary
     subject_counts = (select(SubjectResult.job_id, func.count().label("subjects"))
                       .where(SubjectResult.job_id.in_(select(latest.c.id)))
