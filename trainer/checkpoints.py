@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 
+from trainer.sidecars import read_sidecar_file
+
 SIDECAR = "checkpoint.json"
 RUNNING_STATES = "running_states.json"
 OPTIMIZER_DIR = "optimizer"  # sharded (CUDA)
@@ -33,13 +35,8 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def read_sidecar(checkpoint_dir: str | Path) -> dict:
-    path = Path(checkpoint_dir) / SIDECAR
-    if not path.is_file():
-        raise FileNotFoundError(f"{checkpoint_dir} has no {SIDECAR} (not a trainer checkpoint, or an interrupted save)")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown format {data.get('format')!r}")
-    return data
+    return read_sidecar_file(Path(checkpoint_dir) / SIDECAR, FORMAT,
+                             f"{checkpoint_dir} has no {SIDECAR} (not a trainer checkpoint, or an interrupted save)")
 
 
 def read_running_states(checkpoint_dir: str | Path) -> dict:

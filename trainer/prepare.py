@@ -22,6 +22,7 @@ from trainer.packing import (
     shuffled,
     sort_documents,
 )
+from trainer.sidecars import read_sidecar_file
 from trainer.vocab import load_processor, tokenizer_hash
 
 MANIFEST = "manifest.json"
@@ -129,10 +130,5 @@ def prepare(inputs: list[str | Path], tokenizer_dir: str | Path, output_dir: str
 
 
 def read_manifest(data_dir: str | Path) -> dict:
-    path = Path(data_dir) / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{data_dir} has no {MANIFEST}; run `cbench-train prepare` first")
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown format {manifest.get('format')!r}")
-    return manifest
+    return read_sidecar_file(Path(data_dir) / MANIFEST, FORMAT,
+                             f"{data_dir} has no {MANIFEST}; run `cbench-train prepare` first")
