@@ -5,6 +5,10 @@ files) that the evaluator loads as is, plus `optimizer/` (sharded; `optimizer.pt
 (epoch, optimizer step, per-rank sample position, tokens seen) and the sidecar `checkpoint.json` (step, tokens
 seen, base model, tokenizer hash, data manifest, attention implementation, arguments). The sidecar is written
 last, so a directory without it is an interrupted save.
+
+`config.json` normally comes from colossalai's sharded save (`save_config_file`), which silently writes nothing when
+it cannot import `transformers.modeling_utils.get_parameter_dtype` / `unwrap_model` (gone in transformers 5); rank 0
+then writes the config (and generation config) itself, so a checkpoint is a Hugging Face directory either way.
 """
 
 from __future__ import annotations
@@ -51,6 +55,29 @@ def optimizer_path(checkpoint_dir: Path, sharded: bool) -> Path:
     return checkpoint_dir / (OPTIMIZER_DIR if sharded else OPTIMIZER_FILE)
 
 
+def unwrap(model):
+    """The Hugging Face model inside a booster's wrapper (ModelWrapper.unwrap), or the model itself."""
+    return model.unwrap() if hasattr(model, "unwrap") else model
+
+
+def write_model_config(model, checkpoint_dir: Path) -> bool:
+    """Write config.json (dtype and architecture of the saved weights) and generation_config.json where the sharded
+    save left none; returns whether it wrote them. A config already there (colossalai wrote it) is left as is."""
+    if (checkpoint_dir / "config.json").is_file():
+        return False
+    hf_model = unwrap(model)
+    config = hf_model.config
+    config.architectures = [type(hf_model).__name__]
+    first = next(iter(hf_model.parameters()), None)
+    if first is not None:  # as colossalai records it: the dtype of the saved weights
+        config.torch_dtype = str(first.dtype).removeprefix("torch.")  # transformers 5 maps it to config.dtype
+    config.save_pretrained(checkpoint_dir)
+    generation = getattr(hf_model, "generation_config", None)
+    if generation is not None and hf_model.can_generate():
+        generation.save_pretrained(checkpoint_dir)
+    return True
+
+
 def save_checkpoint(booster, model, optimizer, scheduler, checkpoint_dir: Path, *, tokenizer_dir: Path,
                     running: dict, sidecar: dict, is_master: bool, shard_optimizer: bool = True) -> None:
     """Collective: every rank calls it. Rank 0 writes tokenizer, running states and (last) the sidecar."""
@@ -64,6 +91,7 @@ def save_checkpoint(booster, model, optimizer, scheduler, checkpoint_dir: Path, 
                            size_per_shard=1024)
     booster.save_lr_scheduler(scheduler, str(checkpoint_dir / SCHEDULER_FILE))
     if is_master:
+        write_model_config(model, checkpoint_dir)
         copy_tokenizer(tokenizer_dir, checkpoint_dir)
         write_json(checkpoint_dir / RUNNING_STATES, running)
     if dist.is_initialized():
