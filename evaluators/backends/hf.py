@@ -1,11 +1,14 @@
 """transformers backend: one forward pass per question, last position only, few-shot prefix computed once.
 
-Requests that share a subject's few-shot prefix (`ScoreRequest.prefix_len`) are grouped; the prefix runs once and
-its KV cache is reused for every suffix batch of the group. Suffixes are length-sorted and batched under a token
-budget (halved on out-of-memory), right-padded, with position ids continuing after the prefix. Only the last real
-position's hidden state goes through the LM head: the cost of the head is one row per question, never the full
-sequence. Results come back in the original request order. FlashAttention-2 is used when `flash_attn` imports on
-CUDA, SDPA otherwise; the choice is in `info`.
+Requests that share a subject's few-shot prefix (`ScoreRequest.prefix_len`) are grouped; the prefix runs once
+(batch 1) and its keys/values serve every suffix batch of the group. Suffixes are length-sorted and batched under a
+token budget (halved on out-of-memory, recorded in `info`). By default (`prefix_attention="split"`) a batch's
+suffixes are packed into one sequence with no padding and attend to the batch-1 prefix KV through a split attention
+merged by log-sum-exp (`prefix_attention.py`); `"buffer"` instead right-pads the batch and copies the prefix KV into
+a per-row buffer (`kv_cache.py`), kept as the comparison baseline. Only the last real position's hidden state goes
+through the LM head: the cost of the head is one row per question, never the full sequence. Results come back in the
+original request order. FlashAttention-2 is used when `flash_attn` imports on CUDA, SDPA otherwise (prefix and
+suffix forwards without reuse); the choice and the split-attention kernels are in `info`.
 """
 
 from __future__ import annotations
@@ -24,9 +27,20 @@ import transformers
 
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreRequest
 from evaluators.backends.kv_cache import KVLayers, SharedPrefixCache, cache_tensors, empty_cache, output_cache
+from evaluators.backends.prefix_attention import (
+    PREFIX_KWARG,
+    PackedRows,
+    PrefixBatch,
+    SharedPrefix,
+    attention_override,
+)
 from evaluators.records import CandidateScores
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+PREFIX_ATTENTION_MODES = ("split", "buffer")
+"""How suffix batches attend to a shared prefix: `split` (suffixes packed without padding, prefix KV read once per
+batch, log-sum-exp merge; see `prefix_attention.py`) or `buffer` (right-padded suffix batches, prefix KV copied into
+a per-row buffer once per subject; see `kv_cache.py`)."""
 
 
 def pick_device(requested: str) -> torch.device:
@@ -90,6 +104,11 @@ class HFBackend:
         self.decoder = getattr(self.model, self.model.base_model_prefix)
         self.lm_head = self.model.get_output_embeddings()
         self.max_batch_tokens = options.max_batch_tokens
+        self.prefix_attention = options.extra.get("prefix_attention") or "split"
+        if self.prefix_attention not in PREFIX_ATTENTION_MODES:
+            raise ValueError(f"unknown prefix_attention {self.prefix_attention!r}; valid: "
+                             f"{', '.join(PREFIX_ATTENTION_MODES)}")
+        self._prefix_kernels: set[str] = set()
         forward_params = inspect.signature(self.decoder.forward).parameters
         self._cache_kwarg = "cache" if "cache" in forward_params else "past_key_values"  # renamed in transformers 5.x
         self._tokenizer: Any = None
@@ -101,6 +120,7 @@ class HFBackend:
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else platform.processor() or "cpu",
             "dtype": str(self.dtype).removeprefix("torch."),
             "attn_implementation": self.attn_implementation,
+            "prefix_attention": self.prefix_attention,
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "padding_side": "right",
             "max_batch_tokens": options.max_batch_tokens,
@@ -142,25 +162,32 @@ class HFBackend:
     def _run_suffixes(self, prefix: tuple[int, ...], suffixes: dict[int, Sequence[int]],
                       on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
         prefix_kv = self._prefix_kv(prefix) if prefix else None
+        shared = SharedPrefix(prefix_kv) if prefix_kv is not None and self.prefix_attention == "split" else None
         order = sorted(suffixes, key=lambda i: len(suffixes[i]), reverse=True)
+        lengths = [len(suffixes[i]) for i in order]
         rows: dict[int, torch.Tensor] = {}
         cache: SharedPrefixCache | None = None
         start = 0
         while start < len(order):
-            longest = len(suffixes[order[start]])
-            per_row = longest + len(prefix) // 8  # the prefix attention costs too, roughly
-            size = max(1, min(self.options.max_batch_size, self.max_batch_tokens // max(per_row, 1)))
+            size = self._batch_size(lengths[start:], len(prefix), packed=shared is not None)
             batch = order[start:start + size]
+            longest = len(suffixes[batch[0]])
             try:
-                if prefix_kv is not None and (cache is None or len(batch) > cache.rows or longest > cache.width):
+                if prefix_kv is not None and shared is None and (
+                        cache is None or len(batch) > cache.rows or longest > cache.width):
                     cache = None  # free the old buffers before allocating new ones
                     cache = SharedPrefixCache(prefix_kv, rows=len(batch), width=longest)
-                last = self._forward_batch(cache, len(prefix), [suffixes[i] for i in batch])
+                if shared is not None:
+                    last = self._forward_packed([suffixes[i] for i in batch], shared)
+                else:
+                    last = self._forward_batch([suffixes[i] for i in batch], len(prefix), cache=cache)
             except torch.OutOfMemoryError:
                 cache = None
                 if size == 1:
                     raise
                 self.max_batch_tokens = max(1, self.max_batch_tokens // 2)
+                self.info["oom_backoffs"] = self.info.get("oom_backoffs", 0) + 1
+                self.info["max_batch_tokens_after_backoff"] = self.max_batch_tokens
                 torch.cuda.empty_cache()
                 continue
             for row, i in enumerate(batch):
@@ -168,16 +195,50 @@ class HFBackend:
             start += len(batch)
             if on_progress:
                 on_progress(len(batch))
+        if shared is not None and shared.kernels - self._prefix_kernels:
+            self._prefix_kernels |= shared.kernels
+            self.info["prefix_attention_kernels"] = sorted(self._prefix_kernels)
         return rows
+
+    def _batch_size(self, lengths: list[int], prefix_len: int, packed: bool) -> int:
+        """How many of the (descending) suffix `lengths` go into the next batch under the token budget.
+
+        Each row also pays for attending to the prefix, roughly `prefix_len / 8` tokens' worth. Padded batches cost
+        `rows x longest`; packed ones the sum of their real lengths.
+        """
+        limit = min(self.options.max_batch_size, len(lengths))
+        if not packed:
+            return max(1, min(limit, self.max_batch_tokens // max(lengths[0] + prefix_len // 8, 1)))
+        size, used = 0, 0
+        while size < limit and used + lengths[size] + prefix_len // 8 <= self.max_batch_tokens:
+            used += lengths[size] + prefix_len // 8
+            size += 1
+        return max(1, size)
 
     def _prefix_kv(self, prefix: tuple[int, ...]) -> KVLayers:
         ids = torch.tensor([prefix], device=self.device)
         out = self.decoder(input_ids=ids, use_cache=True, **{self._cache_kwarg: empty_cache()})
         return cache_tensors(output_cache(out))
 
-    def _forward_batch(self, cache: SharedPrefixCache | None, prefix_len: int,
-                       suffixes: list[Sequence[int]]) -> torch.Tensor:
-        """Last-position float32 logits [batch, vocab] for right-padded suffixes after a shared prefix."""
+    def _forward_packed(self, suffixes: list[Sequence[int]], shared: SharedPrefix) -> torch.Tensor:
+        """Last-position float32 logits [batch, vocab] for suffixes packed into one sequence after a shared prefix."""
+        lengths = [len(s) for s in suffixes]
+        prefix_len = shared.length
+        ids = torch.tensor([[token for suffix in suffixes for token in suffix]], device=self.device)
+        positions = torch.cat([torch.arange(prefix_len, prefix_len + n) for n in lengths]).unsqueeze(0)
+        batch = PrefixBatch(prefix=shared, packed=PackedRows.from_lengths(lengths, self.device))
+        # A 4-D mask counts as prepared in transformers 4.51 and 5.x, so no T x T mask is built; none is read.
+        placeholder = torch.zeros((1, 1, 1, 1), dtype=self.dtype, device=self.device)
+        with attention_override(self.model.config):
+            hidden = self.decoder(input_ids=ids, attention_mask=placeholder, position_ids=positions.to(self.device),
+                                  use_cache=False, **{PREFIX_KWARG: batch}).last_hidden_state
+        last_index = torch.tensor(lengths).cumsum(0).sub(1).to(self.device)
+        return self.lm_head(hidden[0, last_index]).float().cpu()
+
+    def _forward_batch(self, suffixes: list[Sequence[int]], prefix_len: int, *,
+                       cache: SharedPrefixCache | None = None) -> torch.Tensor:
+        """Last-position float32 logits [batch, vocab] for right-padded suffixes, after a shared prefix held in
+        `cache` (per-row buffer) or with no prefix (prefix_len 0)."""
         batch, width = len(suffixes), max(len(s) for s in suffixes)
         pad = self.model.config.pad_token_id if isinstance(self.model.config.pad_token_id, int) else 0
         ids = torch.full((batch, width), pad, dtype=torch.long)

@@ -7,6 +7,10 @@ every batch a fresh `DynamicCache` of expanded prefix tensors (whose concatenati
 question), this removes a prefix-sized copy per question: on a 7B model with a 2,500-token MMLU prefix that copy is
 about 1.2 GB of memory traffic per question. The layers of the underlying `DynamicCache` keep the batch-1 prefix,
 so its length bookkeeping (masks, cache positions) is the stock one.
+
+This is the backend's `prefix_attention="buffer"` mode, kept as the baseline of the default `split` mode
+(`prefix_attention.py`), which needs no per-row copy at all. `empty_cache`, `output_cache` and `cache_tensors` serve
+both modes (the prefix forward).
 """
 
 from __future__ import annotations
