@@ -2,17 +2,21 @@
 
 One command on an H100, no downloads, the machine's own torch/transformers:
 
-    python -m bench.gpu_eval_check                 # full MMLU with prefix reuse + a with/without-reuse subset
-    python -m bench.gpu_eval_check --quick         # full MMLU with prefix reuse only
+    python -m bench.gpu_eval_check                 # full MMLU per prefix-attention mode + reuse subset + profile
+    python -m bench.gpu_eval_check --quick         # full MMLU with the first mode only
     python -m bench.gpu_eval_check --tiny          # small shape, two subjects (CPU works): checks the script
+    python -m bench.gpu_eval_check --shape small --subjects a,b --modes split,buffer   # CPU comparison
 
 Steps, each timed: measure a dense matmul peak (bfloat16 8192^3 on GPU); build the model from a config directly on
 the device (`torch.device` context + `from_config`), write only its config and the LLaMA-2 tokenizer files (the run
 loop reads the tokenizer from the model directory), wrap the in-memory model with the transformers backend
-(`HFBackend(options, model=...)`, FlashAttention-2 when `flash_attn` imports, SDPA otherwise); score. Scoring FLOPs follow
-`bench/flops.py` (2 x decoder weights per processed token + attention + one LM-head row per question). A JSON line
-starting `PARTIAL` is printed after every stage (so a killed run still reports), and one final JSON line with all
-figures.
+(`HFBackend(options, model=...)`, FlashAttention-2 when `flash_attn` imports, SDPA otherwise); score the full set
+once per prefix-attention mode (`--modes`, default `split,buffer`: the shared prefix read once per batch with a
+log-sum-exp merge, vs the per-row prefix buffer; same process, same model, so the ratio is direct); score a subset
+with and without prefix reuse; profile one subject (`--profile-subject`, the top kernels by device time). Scoring
+FLOPs follow `bench/flops.py` (2 x decoder weights per processed token + attention + one LM-head row per question). A
+JSON line starting `PARTIAL` is printed after every stage (so a killed run still reports), and one final JSON line
+with all figures.
 """
 
 from __future__ import annotations
@@ -31,13 +35,24 @@ SHAPE_7B = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers"
             "num_key_value_heads": 32}
 SHAPE_TINY = {"hidden_size": 128, "intermediate_size": 344, "num_hidden_layers": 2, "num_attention_heads": 4,
               "num_key_value_heads": 4}
+SHAPE_SMALL = {"hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 4, "num_attention_heads": 4,
+               "num_key_value_heads": 4}  # the CPU model of docs/benchmarks.md
+SHAPES = {"7b": SHAPE_7B, "small": SHAPE_SMALL, "tiny": SHAPE_TINY}
+MODES = ("split", "buffer")
 TINY_SUBJECTS = ("abstract_algebra", "global_facts")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="small model and two subjects (works on CPU)")
-    parser.add_argument("--quick", action="store_true", help="skip the with/without prefix reuse comparison")
+    parser.add_argument("--quick", action="store_true",
+                        help="only the full run with the first mode (no mode comparison, subset or profile)")
+    parser.add_argument("--shape", choices=sorted(SHAPES), help="model shape (default: 7b; --tiny: tiny)")
+    parser.add_argument("--modes", default="split,buffer",
+                        help="prefix-attention modes for the full runs, comma-separated (default split,buffer)")
+    parser.add_argument("--profile-subject", default="high_school_european_history",
+                        help="subject profiled with torch.profiler after the runs ('' skips; default: the longest "
+                             "prompts)")
     parser.add_argument("--subjects", help="comma-separated MMLU subjects (default: all 57; --tiny: two)")
     parser.add_argument("--compare-limit", type=int, default=10,
                         help="questions per subject in the with/without-reuse comparison (default 10)")
@@ -105,6 +120,7 @@ def score(backend: Any, dims: Any, data_dir: Path, template: str, subjects: list
     summary = summarize_predictions("mmlu", outcome.predictions)
     figures = {
         "prefix_reuse": reuse,
+        "prefix_attention": backend.prefix_attention if reuse else None,
         "questions": n,
         "seconds": round(seconds, 2),
         "questions_per_s": round(n / seconds, 2),
@@ -117,6 +133,36 @@ def score(backend: Any, dims: Any, data_dir: Path, template: str, subjects: list
         "micro_acc": summary.micro.acc,
     }
     return figures, outcome.predictions
+
+
+def agreement(a: list[Any], b: list[Any]) -> dict[str, Any]:
+    """Same predicted letter, and the largest score difference, question by question."""
+    other = {p.question_id: p for p in b}
+    same = sum(other[p.question_id].pred == p.pred for p in a if p.question_id in other)
+    diff = max((abs(x - y) for p in a if p.question_id in other
+                for x, y in zip(p.scores.values(), other[p.question_id].scores.values(), strict=True)), default=0.0)
+    return {"same_predictions": same, "of": len(a), "max_abs_score_diff": diff}
+
+
+def profile_subject(backend: Any, data_dir: Path, template: str, subject: str, device: Any) -> list[dict[str, Any]]:
+    """The top operators by device time (CPU time on CPU) while scoring one subject with the current mode."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from evaluators.runner import RunOptions, run_benchmark
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        run_benchmark(backend, RunOptions(benchmark="mmlu", template=template, data_dir=data_dir, subjects=[subject]))
+        _sync(device)
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=key, row_limit=20), flush=True)
+    rows = []
+    for event in sorted(prof.key_averages(), key=lambda e: -getattr(e, "device_time_total", 0.0)
+                        if device.type == "cuda" else -e.cpu_time_total)[:20]:
+        rows.append({"name": event.key, "calls": event.count,
+                     "device_ms": round(getattr(event, "device_time_total", 0.0) / 1e3, 2),
+                     "cpu_ms": round(event.cpu_time_total / 1e3, 2)})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("CUDA is not available; the full check needs a GPU (use --tiny for a CPU smoke run)")
     device = torch.device("cuda" if cuda else "cpu")
     dtype = torch.bfloat16 if cuda else torch.float32
-    shape = SHAPE_TINY if args.tiny else SHAPE_7B
+    shape = SHAPES[args.shape or ("tiny" if args.tiny else "7b")]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        raise ValueError(f"--modes takes a comma-separated list of {', '.join(MODES)}")
+    if args.quick:
+        modes = modes[:1]
 
     figures: dict[str, Any] = {
         "device": torch.cuda.get_device_name(device) if cuda else "cpu", "dtype": str(dtype).removeprefix("torch."),
@@ -173,19 +224,39 @@ def main(argv: list[str] | None = None) -> int:
         dims = ModelDims.from_config(backend.model.config)  # type: ignore[attr-defined]
         emit(figures)
 
-        figures["full"], _ = score(backend, dims, data_dir, args.template, subjects, None, True, peak)
-        emit(figures)
+        runs: dict[str, list[Any]] = {}
+        for mode in modes:
+            backend.prefix_attention = mode
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(device)
+            figures[f"full_{mode}"], runs[mode] = score(backend, dims, data_dir, args.template, subjects, None,
+                                                        True, peak)
+            if cuda:
+                figures[f"full_{mode}"]["max_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 1)
+            figures["prefix_attention_kernels"] = backend.info.get("prefix_attention_kernels")
+            emit(figures)
+        figures["full"] = figures[f"full_{modes[0]}"]
+        if len(modes) > 1:
+            base = figures[f"full_{modes[1]}"]["scoring_seconds"]
+            figures["mode_speedup"] = round(base / figures["full"]["scoring_seconds"], 2)
+            figures["mode_agreement"] = agreement(runs[modes[0]], runs[modes[1]])
+        backend.prefix_attention = modes[0]
         if not args.quick:
             with_reuse, preds_reuse = score(backend, dims, data_dir, args.template, subjects, args.compare_limit,
                                             True, peak)
             without, preds_plain = score(backend, dims, data_dir, args.template, subjects, args.compare_limit,
                                          False, peak)
-            plain = {p.question_id: p.pred for p in preds_plain}
             figures["subset"] = {
                 "limit_per_subject": args.compare_limit, "with_reuse": with_reuse, "without_reuse": without,
                 "reuse_speedup": round(without["seconds"] / with_reuse["seconds"], 2),
-                "same_predictions": sum(plain.get(p.question_id) == p.pred for p in preds_reuse),
+                "same_predictions": agreement(preds_reuse, preds_plain)["same_predictions"],
             }
+            emit(figures)
+            if args.profile_subject:
+                validate_request(["mmlu"], args.template, [args.profile_subject])
+                figures["profile"] = {"subject": args.profile_subject, "mode": modes[0],
+                                      "top": profile_subject(backend, data_dir, args.template, args.profile_subject,
+                                                             device)}
         if cuda:
             figures["max_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 1)
         backend.close()
@@ -195,8 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     full = figures["full"]
     print(f"{full['questions']} questions in {full['seconds']:.1f} s ({full['questions_per_s']:.1f} questions/s), "
           f"scoring {full['scoring_tflops']:.1f} TFLOP/s = {100 * full['peak_fraction']:.0f}% of the "
-          f"{figures['matmul_peak_tflops']:.1f} TFLOP/s matmul peak; attention: {figures['attn_implementation']}",
-          flush=True)
+          f"{figures['matmul_peak_tflops']:.1f} TFLOP/s matmul peak; attention: {figures['attn_implementation']}, "
+          f"prefix attention {modes[0]} {figures.get('prefix_attention_kernels')}", flush=True)
+    if "mode_speedup" in figures:
+        print(f"{modes[0]} vs {modes[1]}: {figures['mode_speedup']:.2f}x scoring time, "
+              f"{figures['mode_agreement']['same_predictions']}/{figures['mode_agreement']['of']} same predictions",
+              flush=True)
     emit(figures, final=True)
     return 0
 
