@@ -124,8 +124,10 @@ def attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, cau
             name = "cpu_flash"
             out = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0.0, causal, scale=scale)
             result = out[0], out[1]
+    except torch.OutOfMemoryError:
+        raise  # the caller halves its batch; the explicit fallback would need more memory still
     except (RuntimeError, NotImplementedError, AttributeError):
-        result = None
+        result = None  # the fused kernel refuses these inputs (dtype, head size, build)
     if result is None or result[1].shape[-1] < q_len:
         name = "math"
         result = _math_attention_with_lse(q, k, v, causal, scale)

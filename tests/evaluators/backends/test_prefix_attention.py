@@ -84,6 +84,16 @@ def test_math_fallback_agrees_with_the_fused_cpu_kernel(monkeypatch):
     torch.testing.assert_close(fallback, fused, atol=2e-6, rtol=1e-5)
 
 
+def test_out_of_memory_in_the_fused_kernel_is_not_turned_into_the_fallback(monkeypatch):
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("no memory")
+
+    monkeypatch.setattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", out_of_memory)
+    query, key, value, _, _ = _tensors(heads=2, kv_heads=2)
+    with pytest.raises(torch.OutOfMemoryError):
+        attention_with_lse(query, key, value, causal=True, scale=0.3)
+
+
 def test_attention_with_lse_returns_the_log_sum_exp():
     query, key, value, _, _ = _tensors(heads=4, kv_heads=4)
     out, lse = attention_with_lse(query, key, value, causal=True, scale=0.3)
