@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="questions per subject in the with/without-reuse comparison (default 10)")
     parser.add_argument("--template", default="colossaleval")
     parser.add_argument("--batch-tokens", type=int, default=16384, help="backend token budget per batch")
+    parser.add_argument("--batch-size", type=int, default=64, help="most questions per batch (backend default 64)")
     parser.add_argument("--data-dir", default=os.environ.get("CBENCH_DATA_DIR")
                         or str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
     parser.add_argument("--work-dir", help="where the checkpoint is written (default: a temp dir, removed at the end)")
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {
         "device": torch.cuda.get_device_name(device) if cuda else "cpu", "dtype": str(dtype).removeprefix("torch."),
         "torch": torch.__version__, "transformers": transformers.__version__, "shape": shape,
-        "template": args.template, "batch_tokens": args.batch_tokens,
+        "template": args.template, "batch_tokens": args.batch_tokens, "batch_size": args.batch_size,
     }
     size = 8192 if cuda else 1024
     peak = matmul_peak(device, dtype, ((size, size, size),))["peak"]
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         emit(figures)
         start = time.perf_counter()
         backend = HFBackend(BackendOptions(model_path=str(model_dir), device=str(device), dtype=figures["dtype"],
-                                           max_batch_tokens=args.batch_tokens), model=model)
+                                           max_batch_tokens=args.batch_tokens, max_batch_size=args.batch_size),
+                          model=model)
         _sync(device)
         figures["load_seconds"] = round(time.perf_counter() - start, 2)
         figures["attn_implementation"] = backend.info["attn_implementation"]
@@ -233,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                                                         True, peak)
             if cuda:
                 figures[f"full_{mode}"]["max_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 1)
+            figures[f"full_{mode}"]["oom_backoffs"] = backend.info.get("oom_backoffs", 0)
             figures["prefix_attention_kernels"] = backend.info.get("prefix_attention_kernels")
             emit(figures)
         figures["full"] = figures[f"full_{modes[0]}"]
