@@ -179,6 +179,9 @@ class HFBackend:
                     cache = SharedPrefixCache(prefix_kv, rows=len(batch), width=longest)
                 if shared is not None:
                     last = self._forward_packed([suffixes[i] for i in batch], shared)
+                    if last is None:  # the model's code bypasses the attention interface: use the buffer mode
+                        shared = None
+                        continue
                 else:
                     last = self._forward_batch([suffixes[i] for i in batch], len(prefix), cache=cache)
             except torch.OutOfMemoryError:
@@ -220,8 +223,13 @@ class HFBackend:
         out = self.decoder(input_ids=ids, use_cache=True, **{self._cache_kwarg: empty_cache()})
         return cache_tensors(output_cache(out))
 
-    def _forward_packed(self, suffixes: list[Sequence[int]], shared: SharedPrefix) -> torch.Tensor:
-        """Last-position float32 logits [batch, vocab] for suffixes packed into one sequence after a shared prefix."""
+    def _forward_packed(self, suffixes: list[Sequence[int]], shared: SharedPrefix) -> torch.Tensor | None:
+        """Last-position float32 logits [batch, vocab] for suffixes packed into one sequence after a shared prefix.
+
+        None when no attention layer went through the split attention (model code that ignores transformers'
+        attention interface, e.g. some remote code): the backend then switches to the buffer mode for good, since
+        such a forward saw neither the prefix nor the question boundaries. A partial count is an error.
+        """
         lengths = [len(s) for s in suffixes]
         prefix_len = shared.length
         ids = torch.tensor([[token for suffix in suffixes for token in suffix]], device=self.device)
@@ -229,9 +237,19 @@ class HFBackend:
         batch = PrefixBatch(prefix=shared, packed=PackedRows.from_lengths(lengths, self.device))
         # A 4-D mask counts as prepared in transformers 4.51 and 5.x, so no T x T mask is built; none is read.
         placeholder = torch.zeros((1, 1, 1, 1), dtype=self.dtype, device=self.device)
+        calls_before = shared.calls
         with attention_override(self.model.config):
             hidden = self.decoder(input_ids=ids, attention_mask=placeholder, position_ids=positions.to(self.device),
                                   use_cache=False, **{PREFIX_KWARG: batch}).last_hidden_state
+        calls = shared.calls - calls_before
+        if calls == 0:
+            self.prefix_attention = "buffer"
+            self.info["prefix_attention"] = "buffer"
+            self.info["prefix_attention_note"] = "split attention bypassed by the model's code; buffer mode used"
+            return None
+        if calls != len(shared.layers):
+            raise RuntimeError(f"split prefix attention ran in {calls} of {len(shared.layers)} attention layers; "
+                               "this model's code is not supported by prefix_attention='split' (use 'buffer')")
         last_index = torch.tensor(lengths).cumsum(0).sub(1).to(self.device)
         return self.lm_head(hidden[0, last_index]).float().cpu()
 

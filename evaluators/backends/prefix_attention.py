@@ -47,6 +47,8 @@ class SharedPrefix:
     layers: list[tuple[torch.Tensor, torch.Tensor]]
     kernels: set[str] = field(default_factory=set)
     """Names of the kernels `attention_with_lse` used (filled while scoring; for the reproducibility record)."""
+    calls: int = 0
+    """Attention layers run through `shared_prefix_attention_forward` so far (the caller checks every layer did)."""
 
     @property
     def length(self) -> int:
@@ -189,6 +191,7 @@ def shared_prefix_attention_forward(module: torch.nn.Module, query: torch.Tensor
     if batch is None:
         raise ValueError(f"the {SHARED_PREFIX_ATTENTION} attention needs the {PREFIX_KWARG} keyword")
     prefix_key, prefix_value = batch.prefix.layers[module.layer_idx]
+    batch.prefix.calls += 1
     scale = scaling if scaling is not None else query.shape[-1] ** -0.5
     out = split_prefix_attention(query, key, value, prefix_key, prefix_value, batch.packed, scale=scale,
                                  kernels=batch.prefix.kernels)

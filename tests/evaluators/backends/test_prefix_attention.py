@@ -175,3 +175,20 @@ def test_packed_batches_are_sized_by_real_tokens_and_padded_ones_by_the_longest_
     assert backend._batch_size(lengths, prefix_len=80, packed=True) == 4  # 40 + 20 + 20 + 20
     assert backend._batch_size(lengths, prefix_len=80, packed=False) == 2  # 100 // (30 + 10)
     assert backend._batch_size([500], prefix_len=80, packed=True) == 1  # a row over budget still runs alone
+
+
+def test_model_code_that_bypasses_the_attention_interface_falls_back_to_the_buffer_mode(monkeypatch):
+    import contextlib
+
+    import evaluators.backends.hf as hf
+
+    # As if the model's own attention code ignored transformers' AttentionInterface (some remote code does).
+    monkeypatch.setattr(hf, "attention_override", lambda config: contextlib.nullcontext())
+    backend = _gqa_backend("split")
+    requests = _requests(prefix_len=37, count=6)
+    plain = backend.score([dataclasses.replace(r, prefix_len=0) for r in requests])
+    for result, reference in zip(backend.score(requests), plain, strict=True):
+        assert result.scores == pytest.approx(reference.scores, abs=1e-4)
+    assert backend.prefix_attention == "buffer"
+    assert backend.info["prefix_attention"] == "buffer"
+    assert "bypassed" in backend.info["prefix_attention_note"]
