@@ -32,6 +32,7 @@ from evaluators.backends.prefix_attention import (
     PackedRows,
     PrefixBatch,
     SharedPrefix,
+    SplitAttentionUnsupported,
     attention_override,
 )
 from evaluators.records import CandidateScores
@@ -226,9 +227,10 @@ class HFBackend:
     def _forward_packed(self, suffixes: list[Sequence[int]], shared: SharedPrefix) -> torch.Tensor | None:
         """Last-position float32 logits [batch, vocab] for suffixes packed into one sequence after a shared prefix.
 
-        None when no attention layer went through the split attention (model code that ignores transformers'
-        attention interface, e.g. some remote code): the backend then switches to the buffer mode for good, since
-        such a forward saw neither the prefix nor the question boundaries. A partial count is an error.
+        None when the split attention cannot serve this model: an attention variant it does not implement
+        (`SplitAttentionUnsupported`), or no layer went through it (model code that ignores transformers' attention
+        interface, e.g. some remote code, so the forward saw neither the prefix nor the question boundaries); the
+        backend then switches to the buffer mode for good. A partial layer count is an error.
         """
         lengths = [len(s) for s in suffixes]
         prefix_len = shared.length
@@ -238,20 +240,27 @@ class HFBackend:
         # A 4-D mask counts as prepared in transformers 4.51 and 5.x, so no T x T mask is built; none is read.
         placeholder = torch.zeros((1, 1, 1, 1), dtype=self.dtype, device=self.device)
         calls_before = shared.calls
-        with attention_override(self.model.config):
-            hidden = self.decoder(input_ids=ids, attention_mask=placeholder, position_ids=positions.to(self.device),
-                                  use_cache=False, **{PREFIX_KWARG: batch}).last_hidden_state
+        try:
+            with attention_override(self.model.config):
+                hidden = self.decoder(input_ids=ids, attention_mask=placeholder,
+                                      position_ids=positions.to(self.device), use_cache=False,
+                                      **{PREFIX_KWARG: batch}).last_hidden_state
+        except SplitAttentionUnsupported as exc:
+            return self._use_buffer_mode(f"split attention unsupported by this model: {exc}")
         calls = shared.calls - calls_before
         if calls == 0:
-            self.prefix_attention = "buffer"
-            self.info["prefix_attention"] = "buffer"
-            self.info["prefix_attention_note"] = "split attention bypassed by the model's code; buffer mode used"
-            return None
+            return self._use_buffer_mode("split attention bypassed by the model's code")
         if calls != len(shared.layers):
             raise RuntimeError(f"split prefix attention ran in {calls} of {len(shared.layers)} attention layers; "
                                "this model's code is not supported by prefix_attention='split' (use 'buffer')")
         last_index = torch.tensor(lengths).cumsum(0).sub(1).to(self.device)
         return self.lm_head(hidden[0, last_index]).float().cpu()
+
+    def _use_buffer_mode(self, reason: str) -> None:
+        """Switch to the buffer mode for good (the split one cannot serve this model), recording why."""
+        self.prefix_attention = "buffer"
+        self.info["prefix_attention"] = "buffer"
+        self.info["prefix_attention_note"] = f"{reason}; buffer mode used"
 
     def _forward_batch(self, suffixes: list[Sequence[int]], prefix_len: int, *,
                        cache: SharedPrefixCache | None = None) -> torch.Tensor:

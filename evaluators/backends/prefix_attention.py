@@ -40,6 +40,11 @@ SHARED_PREFIX_ATTENTION = "cbench_shared_prefix"
 PREFIX_KWARG = "cbench_shared_prefix"
 
 
+class SplitAttentionUnsupported(ValueError):
+    """The model's attention needs something the split attention does not do (softcapping, a sliding window shorter
+    than prefix + suffix, attention sinks); the backend then uses its buffer mode."""
+
+
 @dataclass
 class SharedPrefix:
     """One subject's prefix keys/values per layer, each `[1, kv_heads, prefix_len, head_dim]`."""
@@ -190,12 +195,26 @@ def shared_prefix_attention_forward(module: torch.nn.Module, query: torch.Tensor
     batch: PrefixBatch | None = kwargs.get(PREFIX_KWARG)
     if batch is None:
         raise ValueError(f"the {SHARED_PREFIX_ATTENTION} attention needs the {PREFIX_KWARG} keyword")
+    check_supported(module, kwargs, batch.prefix.length + batch.packed.width)
     prefix_key, prefix_value = batch.prefix.layers[module.layer_idx]
     batch.prefix.calls += 1
     scale = scaling if scaling is not None else query.shape[-1] ** -0.5
     out = split_prefix_attention(query, key, value, prefix_key, prefix_value, batch.packed, scale=scale,
                                  kernels=batch.prefix.kernels)
     return out.transpose(1, 2).contiguous(), None
+
+
+def check_supported(module: torch.nn.Module, kwargs: dict[str, Any], span: int) -> None:
+    """Raise `SplitAttentionUnsupported` for attention variants this implementation would get wrong."""
+    if getattr(module, "layer_idx", None) is None:
+        raise SplitAttentionUnsupported("the attention module has no layer_idx")
+    if kwargs.get("softcap") is not None:
+        raise SplitAttentionUnsupported(f"attention logit softcapping ({kwargs['softcap']})")
+    if kwargs.get("s_aux") is not None:
+        raise SplitAttentionUnsupported("attention sinks")
+    window = kwargs.get("sliding_window")
+    if window is not None and window < span:
+        raise SplitAttentionUnsupported(f"sliding window {window} < prefix + suffix {span}")
 
 
 _registered = False

@@ -192,3 +192,33 @@ def test_model_code_that_bypasses_the_attention_interface_falls_back_to_the_buff
     assert backend.prefix_attention == "buffer"
     assert backend.info["prefix_attention"] == "buffer"
     assert "bypassed" in backend.info["prefix_attention_note"]
+
+
+def test_softcapped_attention_is_not_split_but_scored_in_the_buffer_mode():
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    from evaluators.backends.base import BackendOptions
+    from evaluators.backends.hf import HFBackend
+
+    torch.manual_seed(3)
+    config = Gemma2Config(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                          num_key_value_heads=2, head_dim=16, vocab_size=32000, max_position_embeddings=512,
+                          attn_logit_softcapping=20.0, sliding_window=4096, attn_implementation="eager")
+    backend = HFBackend(BackendOptions(model_path="in-memory", device="cpu", max_batch_size=4),
+                        model=Gemma2ForCausalLM(config).float())
+    requests = _requests(prefix_len=37, count=6)
+    plain = backend.score([dataclasses.replace(r, prefix_len=0) for r in requests])
+    for result, reference in zip(backend.score(requests), plain, strict=True):
+        assert result.scores == pytest.approx(reference.scores, abs=1e-4)
+    assert backend.info["prefix_attention"] == "buffer"
+    assert "softcapping" in backend.info["prefix_attention_note"]
+
+
+def test_a_sliding_window_shorter_than_the_prompt_is_refused_by_the_split_attention():
+    from evaluators.backends.prefix_attention import SplitAttentionUnsupported, check_supported
+
+    layer = torch.nn.Module()
+    layer.layer_idx = 0
+    check_supported(layer, {"sliding_window": 4096}, span=3000)
+    with pytest.raises(SplitAttentionUnsupported, match="sliding window 2048"):
+        check_supported(layer, {"sliding_window": 2048}, span=3000)
