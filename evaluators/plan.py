@@ -9,7 +9,7 @@ Questions that fail the test fall back to the full prompt and are counted. `cben
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from evaluators.dataset_spec import DatasetSpec
 from evaluators.loaders import load_questions, load_shots
 from evaluators.prompting import build_prompts, harness_truncate, middle_truncate
 from evaluators.records import Prompt, Question
-from evaluators.scoring import candidate_ids, harness_continuation_ids
+from evaluators.scoring import candidate_ids, harness_split, split_whole
 from evaluators.templates import Template, get_template
 from evaluators.tokenization import TextTokenizer
 
@@ -95,6 +95,9 @@ def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_
     plan = Plan(spec=spec, template=template, split=split, items=[], candidate_ids=None, subjects=list(per_subject))
     if template.scoring_method == "max_logit":
         plan.candidate_ids = candidate_ids(spec.letters, lambda t: tokenizer.encode(t, add_special_tokens=False))
+        pairs: Iterator[list[tuple[list[int], list[int]]]] = iter(())
+    else:
+        pairs = harness_pairs(prompts, encode)
 
     for question, prompt in zip(questions, prompts, strict=True):
         if prompt.shots_used < prompt.shots_available:
@@ -104,7 +107,7 @@ def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_
                                              encode=tokenizer.encode, decode=tokenizer.decode, truncate_left=True)
             candidates = plan.candidate_ids or ()
         else:
-            ids, candidates, truncated = _harness_request(prompt, tokenizer, max_length)
+            ids, candidates, truncated = _harness_request(prompt, next(pairs), max_length)
         prefix_len = 0
         if reuse_prefix and prompt.prefix and not truncated:
             prefix_ids = encode(prompt.prefix)
@@ -120,14 +123,28 @@ def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_
     return plan
 
 
-def _harness_request(prompt: Prompt, tokenizer: TextTokenizer,
+def harness_pairs(prompts: Sequence[Prompt], encode: EncodeMemo,
+                  chunk_size: int = 256) -> Iterator[list[tuple[list[int], list[int]]]]:
+    """Per prompt, per letter: (context ids, continuation ids) as `scoring.harness_continuation_ids` gives them.
+
+    The `context + " X"` texts of a chunk of prompts are tokenized in one batch (multi-threaded), the contexts come
+    from the memo; only the ids are kept, so memory stays bounded by the chunk.
+    """
+    for start in range(0, len(prompts), chunk_size):
+        chunk = prompts[start:start + chunk_size]
+        texts = [[harness_split(prompt.text, f" {letter}") for letter in prompt.letters] for prompt in chunk]
+        wholes = iter(encode.tokenizer.encode_batch([context + cont for row in texts for context, cont in row]))
+        for row in texts:
+            yield [split_whole(next(wholes), encode(context)) for context, _ in row]
+
+
+def _harness_request(prompt: Prompt, pairs: list[tuple[list[int], list[int]]],
                      max_length: int) -> tuple[list[int], list[tuple[int, ...]], bool]:
     """Context ids and per-letter continuation ids the way lm-evaluation-harness 0.4 builds them (§7)."""
     continuations: list[tuple[int, ...]] = []
     context_ids: list[int] = []
     truncated = False
-    for letter in prompt.letters:
-        ctx, cont = harness_continuation_ids(prompt.text, f" {letter}", tokenizer.encode)
+    for letter, (ctx, cont) in zip(prompt.letters, pairs, strict=True):
         if not cont:
             raise ValueError(f"{prompt.question_id}: continuation ' {letter}' encodes to no tokens")
         model_input, cut = harness_truncate(ctx, cont, max_length=max_length)

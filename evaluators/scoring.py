@@ -45,17 +45,25 @@ def candidate_ids(letters: Sequence[str], encode_no_special: Encode) -> tuple[tu
     return tuple(result)
 
 
-def harness_continuation_ids(context: str, continuation: str, encode: Encode) -> tuple[list[int], list[int]]:
-    """(context ids, continuation ids) the way lm-eval 0.4 `_encode_pair` splits them: trailing spaces of the
-    context move to the continuation, `whole = encode(context + continuation)`, `ctx = encode(context)`,
-    continuation = whole[len(ctx):]. `encode` applies the harness's special-token policy (BOS or not)."""
+def harness_split(context: str, continuation: str) -> tuple[str, str]:
+    """lm-eval 0.4 `_encode_pair`'s texts: the context's trailing spaces move to the front of the continuation."""
     n_spaces = len(context) - len(context.rstrip())
     if n_spaces:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    whole = list(encode(context + continuation))
-    ctx = list(encode(context))
-    return ctx, whole[len(ctx) :]
+        return context[:-n_spaces], context[-n_spaces:] + continuation
+    return context, continuation
+
+
+def harness_continuation_ids(context: str, continuation: str, encode: Encode) -> tuple[list[int], list[int]]:
+    """(context ids, continuation ids) the way lm-eval 0.4 `_encode_pair` splits them: `harness_split`, then
+    `whole = encode(context + continuation)`, `ctx = encode(context)`, continuation = whole[len(ctx):]. `encode`
+    applies the harness's special-token policy (BOS or not)."""
+    context, continuation = harness_split(context, continuation)
+    return split_whole(list(encode(context + continuation)), list(encode(context)))
+
+
+def split_whole(whole: Sequence[int], ctx: Sequence[int]) -> tuple[list[int], list[int]]:
+    """(context ids, continuation ids) from the ids of `context + continuation` and of `context` alone."""
+    return list(ctx), list(whole[len(ctx):])
 
 
 def first_token_prediction(scores: Sequence[float], letters: Sequence[str]) -> str | None:
