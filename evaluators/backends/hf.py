@@ -105,10 +105,6 @@ class HFBackend:
         self.decoder = getattr(self.model, self.model.base_model_prefix)
         self.lm_head = self.model.get_output_embeddings()
         self.max_batch_tokens = options.max_batch_tokens
-        self.prefix_attention = options.extra.get("prefix_attention") or "split"
-        if self.prefix_attention not in PREFIX_ATTENTION_MODES:
-            raise ValueError(f"unknown prefix_attention {self.prefix_attention!r}; valid: "
-                             f"{', '.join(PREFIX_ATTENTION_MODES)}")
         self._prefix_kernels: set[str] = set()
         forward_params = inspect.signature(self.decoder.forward).parameters
         self._cache_kwarg = "cache" if "cache" in forward_params else "past_key_values"  # renamed in transformers 5.x
@@ -121,14 +117,26 @@ class HFBackend:
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else platform.processor() or "cpu",
             "dtype": str(self.dtype).removeprefix("torch."),
             "attn_implementation": self.attn_implementation,
-            "prefix_attention": self.prefix_attention,
             "parameters": sum(p.numel() for p in self.model.parameters()),
-            "padding_side": "right",
             "max_batch_tokens": options.max_batch_tokens,
             "max_batch_size": options.max_batch_size,
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         }
+        self.prefix_attention = options.extra.get("prefix_attention") or "split"
+
+    @property
+    def prefix_attention(self) -> str:
+        """`split` or `buffer` (see `PREFIX_ATTENTION_MODES`); setting it also updates `info`."""
+        return self._prefix_attention
+
+    @prefix_attention.setter
+    def prefix_attention(self, mode: str) -> None:
+        if mode not in PREFIX_ATTENTION_MODES:
+            raise ValueError(f"unknown prefix_attention {mode!r}; valid: {', '.join(PREFIX_ATTENTION_MODES)}")
+        self._prefix_attention = mode
+        self.info["prefix_attention"] = mode
+        self.info["suffix_batches"] = "packed" if mode == "split" else "right-padded"
 
     # ------------------------------------------------------------------ public API
     def score(self, requests: Sequence[ScoreRequest], on_progress: ProgressCallback | None = None) -> list[CandidateScores]:
@@ -259,7 +267,6 @@ class HFBackend:
     def _use_buffer_mode(self, reason: str) -> None:
         """Switch to the buffer mode for good (the split one cannot serve this model), recording why."""
         self.prefix_attention = "buffer"
-        self.info["prefix_attention"] = "buffer"
         self.info["prefix_attention_note"] = f"{reason}; buffer mode used"
 
     def _forward_batch(self, suffixes: list[Sequence[int]], prefix_len: int, *,

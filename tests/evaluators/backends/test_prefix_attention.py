@@ -160,6 +160,7 @@ def test_split_and_buffer_modes_match_a_plain_forward_on_a_gqa_model():
     assert split.info["prefix_attention"] == "split"
     assert split.info["prefix_attention_kernels"] == ["cpu_flash"]
     assert "prefix_attention_kernels" not in buffer.info
+    assert (split.info["suffix_batches"], buffer.info["suffix_batches"]) == ("packed", "right-padded")
     assert split.model.config._attn_implementation == "sdpa"  # switched only for the duration of a forward
 
 
