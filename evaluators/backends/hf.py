@@ -106,6 +106,9 @@ class HFBackend:
         self.lm_head = self.model.get_output_embeddings()
         self.max_batch_tokens = options.max_batch_tokens
         self._prefix_kernels: set[str] = set()
+        text_config = self.model.config.get_text_config() if hasattr(self.model.config, "get_text_config") \
+            else self.model.config
+        self._layer_count = int(getattr(text_config, "num_hidden_layers", 0) or 0)  # 0: unknown, not checked
         forward_params = inspect.signature(self.decoder.forward).parameters
         self._cache_kwarg = "cache" if "cache" in forward_params else "past_key_values"  # renamed in transformers 5.x
         self._tokenizer: Any = None
@@ -171,7 +174,7 @@ class HFBackend:
     def _run_suffixes(self, prefix: tuple[int, ...], suffixes: dict[int, Sequence[int]],
                       on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
         prefix_kv = self._prefix_kv(prefix) if prefix else None
-        shared = SharedPrefix(prefix_kv) if prefix_kv is not None and self.prefix_attention == "split" else None
+        shared = SharedPrefix(prefix_kv) if self.prefix_attention == "split" else None
         order = sorted(suffixes, key=lambda i: len(suffixes[i]), reverse=True)
         lengths = [len(suffixes[i]) for i in order]
         rows: dict[int, torch.Tensor] = {}
@@ -258,8 +261,9 @@ class HFBackend:
         calls = shared.calls - calls_before
         if calls == 0:
             return self._use_buffer_mode("split attention bypassed by the model's code")
-        if calls != len(shared.layers):
-            raise RuntimeError(f"split prefix attention ran in {calls} of {len(shared.layers)} attention layers; "
+        expected = len(shared.layers) if shared.layers else self._layer_count
+        if expected and calls != expected:
+            raise RuntimeError(f"split prefix attention ran in {calls} of {expected} attention layers; "
                                "this model's code is not supported by prefix_attention='split' (use 'buffer')")
         last_index = torch.tensor(lengths).cumsum(0).sub(1).to(self.device)
         return self.lm_head(hidden[0, last_index]).float().cpu()

@@ -47,9 +47,10 @@ class SplitAttentionUnsupported(ValueError):
 
 @dataclass
 class SharedPrefix:
-    """One subject's prefix keys/values per layer, each `[1, kv_heads, prefix_len, head_dim]`."""
+    """One subject's prefix keys/values per layer, each `[1, kv_heads, prefix_len, head_dim]`; None for requests
+    without a shared prefix (zero-shot prompts, prefix fallbacks), which are packed all the same."""
 
-    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    layers: list[tuple[torch.Tensor, torch.Tensor]] | None
     kernels: set[str] = field(default_factory=set)
     """Names of the kernels `attention_with_lse` used (filled while scoring; for the reproducibility record)."""
     calls: int = 0
@@ -57,7 +58,7 @@ class SharedPrefix:
 
     @property
     def length(self) -> int:
-        return self.layers[0][0].shape[-2]
+        return self.layers[0][0].shape[-2] if self.layers else 0
 
 
 @dataclass(frozen=True)
@@ -176,14 +177,22 @@ def split_prefix_attention(query: torch.Tensor, key: torch.Tensor, value: torch.
     `[1, Hkv, P, D]`; H = groups * Hkv.
     """
     out_p, lse_p = prefix_attention(query, prefix_key, prefix_value, scale=scale, kernels=kernels)
+    out_s, lse_s = packed_causal_attention(query, key, value, packed, scale=scale, kernels=kernels)
+    return merge_attention(out_p, lse_p, out_s, lse_s)
+
+
+def packed_causal_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, packed: PackedRows, *,
+                            scale: float, kernels: set[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each packed suffix's causal self-attention (query `[1, H, T, D]`, key/value `[1, Hkv, T, D]`): output
+    `[1, H, T, D]` and log-sum-exp `[1, H, T]`, through a padded `[rows, H, width, D]` layout."""
     groups = query.shape[1] // key.shape[1]
     padded_key, padded_value = packed.pad(key), packed.pad(value)
     if groups > 1:
         padded_key = padded_key.repeat_interleave(groups, dim=1)
         padded_value = padded_value.repeat_interleave(groups, dim=1)
-    out_s, lse_s = attention_with_lse(packed.pad(query), padded_key, padded_value, causal=True, scale=scale,
-                                      kernels=kernels)
-    return merge_attention(out_p, lse_p, packed.unpad(out_s), packed.unpad(lse_s))
+    out, lse = attention_with_lse(packed.pad(query), padded_key, padded_value, causal=True, scale=scale,
+                                  kernels=kernels)
+    return packed.unpad(out), packed.unpad(lse)
 
 
 # ---------------------------------------------------------------------------------------------- transformers glue
@@ -196,11 +205,14 @@ def shared_prefix_attention_forward(module: torch.nn.Module, query: torch.Tensor
     if batch is None:
         raise ValueError(f"the {SHARED_PREFIX_ATTENTION} attention needs the {PREFIX_KWARG} keyword")
     check_supported(module, kwargs, batch.prefix.length + batch.packed.width)
-    prefix_key, prefix_value = batch.prefix.layers[module.layer_idx]
     batch.prefix.calls += 1
     scale = scaling if scaling is not None else query.shape[-1] ** -0.5
-    out = split_prefix_attention(query, key, value, prefix_key, prefix_value, batch.packed, scale=scale,
-                                 kernels=batch.prefix.kernels)
+    if batch.prefix.layers is None:
+        out, _ = packed_causal_attention(query, key, value, batch.packed, scale=scale, kernels=batch.prefix.kernels)
+    else:
+        prefix_key, prefix_value = batch.prefix.layers[module.layer_idx]
+        out = split_prefix_attention(query, key, value, prefix_key, prefix_value, batch.packed, scale=scale,
+                                     kernels=batch.prefix.kernels)
     return out.transpose(1, 2).contiguous(), None
 
 

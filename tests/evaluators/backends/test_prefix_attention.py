@@ -149,14 +149,20 @@ def _requests(prefix_len: int, count: int) -> list[ScoreRequest]:
                          candidates=CANDIDATES, prefix_len=prefix_len) for k in range(count)]
 
 
+def _plain_scores(model, request: ScoreRequest) -> list[float]:
+    """One unbatched forward of the whole prompt: the reference."""
+    with torch.no_grad():
+        logits = model(torch.tensor([request.ids])).logits[0, -1].float()
+    return [max(float(logits[c]) for c in alternatives) for alternatives in request.candidates]
+
+
 def test_split_and_buffer_modes_match_a_plain_forward_on_a_gqa_model():
     requests = _requests(prefix_len=37, count=10)
     split, buffer = _gqa_backend("split"), _gqa_backend("buffer")
-    plain = split.score([dataclasses.replace(r, prefix_len=0) for r in requests])
     for mode_backend in (split, buffer):
-        for result, reference in zip(mode_backend.score(requests), plain, strict=True):
+        for request, result in zip(requests, mode_backend.score(requests), strict=True):
             assert result.prefix_reused
-            assert result.scores == pytest.approx(reference.scores, abs=1e-4)
+            assert result.scores == pytest.approx(_plain_scores(mode_backend.model, request), abs=1e-4)
     assert split.info["prefix_attention"] == "split"
     assert split.info["prefix_attention_kernels"] == ["cpu_flash"]
     assert "prefix_attention_kernels" not in buffer.info
@@ -223,3 +229,19 @@ def test_a_sliding_window_shorter_than_the_prompt_is_refused_by_the_split_attent
     check_supported(layer, {"sliding_window": 4096}, span=3000)
     with pytest.raises(SplitAttentionUnsupported, match="sliding window 2048"):
         check_supported(layer, {"sliding_window": 2048}, span=3000)
+
+
+def test_requests_without_a_prefix_are_packed_too_and_match_a_plain_forward():
+    backend = _gqa_backend("split")
+    requests = [dataclasses.replace(r, prefix_len=0) for r in _requests(prefix_len=5, count=6)]
+    shapes: list[tuple[int, ...]] = []
+    hook = backend.decoder.embed_tokens.register_forward_hook(lambda m, args, out: shapes.append(tuple(args[0].shape)))
+    try:
+        results = backend.score(requests)
+    finally:
+        hook.remove()
+    for request, result in zip(requests, results, strict=True):
+        assert not result.prefix_reused
+        assert result.scores == pytest.approx(_plain_scores(backend.model, request), abs=1e-4)
+    assert [shape[0] for shape in shapes] == [1, 1]  # two packed batches (at most 4 questions each), no padding
+    assert sum(shape[1] for shape in shapes) == sum(len(r.ids) for r in requests)
