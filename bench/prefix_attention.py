@@ -3,6 +3,7 @@ prefix reuse, interleaved subject by subject so that a shared, noisy machine aff
 
     python -m bench.prefix_attention                                  # CPU model of docs/benchmarks.md, 4 subjects
     python -m bench.prefix_attention --shape 7b --subjects all        # on a GPU
+    python -m bench.prefix_attention --benchmark gaokao --subjects all --modes split,buffer   # zero-shot: packing only
 
 The plan (prompts, token ids) is built once with the `colossaleval` template. For each repeat and each subject, every
 mode scores the subject's questions through the transformers backend (`prefix_attention` = `split` or `buffer`;
@@ -32,7 +33,9 @@ DEFAULT_SUBJECTS = "abstract_algebra,anatomy,astronomy,high_school_european_hist
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=sorted(SHAPES), default="small")
-    parser.add_argument("--subjects", default=DEFAULT_SUBJECTS, help="comma-separated MMLU subjects, or 'all'")
+    parser.add_argument("--benchmark", default="mmlu", help="benchmark (default mmlu)")
+    parser.add_argument("--subjects", default=DEFAULT_SUBJECTS,
+                        help="comma-separated subjects, or 'all' (the default list is MMLU's)")
     parser.add_argument("--limit", type=int, help="questions per subject (default: all)")
     parser.add_argument("--modes", default="split,buffer,none")
     parser.add_argument("--repeats", type=int, default=3)
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if not modes or any(m not in MODES for m in modes):
         raise SystemExit(f"--modes takes a comma-separated list of {', '.join(MODES)}")
     subjects = None if args.subjects == "all" else [s.strip() for s in args.subjects.split(",")]
-    validate_request(["mmlu"], "colossaleval", subjects)
+    validate_request([args.benchmark], "colossaleval", subjects)
     data_dir = Path(args.data_dir)
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
@@ -70,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                                        dtype=str(dtype).removeprefix("torch."), max_batch_tokens=args.batch_tokens,
                                        max_batch_size=args.batch_size), model=model)
     tokenizer = load_tokenizer(str(work / "model"), get_template("colossaleval").tokenizer_policy)  # type: ignore[arg-type]
-    plan = build_plan("mmlu", "colossaleval", tokenizer, data_dir, subjects=subjects, limit=args.limit)
+    plan = build_plan(args.benchmark, "colossaleval", tokenizer, data_dir, subjects=subjects, limit=args.limit)
     by_subject: dict[str, list[Any]] = defaultdict(list)
     for item in plan.items:
         by_subject[item.prompt.subject].append(item.request)
@@ -93,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                     scores[mode].extend(r.scores for r in result)
     questions = len(plan.items)
     figures: dict[str, Any] = {"device": torch.cuda.get_device_name(device) if cuda else "cpu",
-                               "shape": args.shape, "questions": questions, "subjects": len(by_subject),
+                               "benchmark": args.benchmark, "shape": args.shape, "questions": questions,
+                               "subjects": len(by_subject),
                                "repeats": args.repeats, "torch": torch.__version__,
                                "prefix_attention_kernels": backend.info.get("prefix_attention_kernels"), "modes": {}}
     first = modes[0]
