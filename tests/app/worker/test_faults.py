@@ -11,9 +11,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -29,40 +28,19 @@ from app.services.submission import register_model, submit_jobs
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 FINAL = ("succeeded", "failed", "cancelled")
 
 
 @pytest.fixture
-def pg_settings(settings: Settings, tiny_model_dir: Path) -> Settings:
-    if not settings.database_url.startswith("postgresql"):
+def pg_settings(worker_settings: Settings) -> Settings:
+    if not worker_settings.database_url.startswith("postgresql"):
         pytest.skip("fault tests run on Postgres")
-    return settings.model_copy(update={"model_roots": f"{settings.model_roots}:{tiny_model_dir.parent}"})
-
-
-def process_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": settings.database_url, "CBENCH_DATA_DIR": str(settings.data_dir),
-            "CBENCH_MODEL_ROOTS": settings.model_roots, "CBENCH_WORKER_DEVICE": "cpu",
-            "CBENCH_WORKER_LEASE_SECONDS": "30", "CBENCH_WORKER_CHUNK_SIZE": "1", "OMP_NUM_THREADS": "1",
-            "HF_HUB_OFFLINE": "1", "CBENCH_LOG_FORMAT": "json", "PYTHONPATH": str(REPO_ROOT), **overrides}
+    return worker_settings
 
 
 @pytest.fixture
-def spawn(pg_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
-    processes: list[subprocess.Popen] = []
-
-    def start(*args: str, **env: str) -> subprocess.Popen:
-        log = open(tmp_path / f"process-{len(processes)}.log", "w")  # noqa: SIM115  (closed with the process)
-        process = subprocess.Popen([sys.executable, "-m", "cbench.main", *args], cwd=tmp_path,
-                                   env=process_env(pg_settings, **env), stdout=log, stderr=subprocess.STDOUT)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+def spawn(pg_settings: Settings, spawn_cbench: Callable[..., subprocess.Popen]) -> Callable[..., subprocess.Popen]:
+    return spawn_cbench
 
 
 def worker(spawn, **env: str) -> subprocess.Popen:  # noqa: ANN001

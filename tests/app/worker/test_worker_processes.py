@@ -3,12 +3,10 @@ finished by another with no missing and no duplicate predictions; SIGTERM releas
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,36 +20,16 @@ from app.services.submission import register_model, submit_jobs
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 ALL_MMLU_LIMIT = 5  # 57 subjects x 5 questions: long enough to interrupt mid-job
 
 
 @pytest.fixture
-def worker_settings(settings: Settings, tiny_model_dir: Path) -> Settings:
-    return settings.model_copy(update={"model_roots": f"{settings.model_roots}:{tiny_model_dir.parent}"})
-
-
-@pytest.fixture
-def spawn(worker_settings: Settings, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
-    processes: list[subprocess.Popen] = []
-
+def spawn(spawn_cbench: Callable[..., subprocess.Popen]) -> Callable[..., subprocess.Popen]:
     def start(lease: float = 30, chunk: int = 1) -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": worker_settings.database_url,
-               "CBENCH_DATA_DIR": str(worker_settings.data_dir), "CBENCH_MODEL_ROOTS": worker_settings.model_roots,
-               "CBENCH_WORKER_DEVICE": "cpu", "CBENCH_WORKER_LEASE_SECONDS": str(lease),
-               "CBENCH_WORKER_CHUNK_SIZE": str(chunk), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
-               "PYTHONPATH": str(REPO_ROOT)}
-        log = open(tmp_path / f"worker-{len(processes)}.log", "w")  # noqa: SIM115  (closed with the process)
-        process = subprocess.Popen([sys.executable, "-m", "cbench.main", "worker", "--poll-interval", "0.2"],
-                                   cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-        processes.append(process)
-        return process
+        return spawn_cbench("worker", "--poll-interval", "0.2", CBENCH_WORKER_LEASE_SECONDS=str(lease),
+                            CBENCH_WORKER_CHUNK_SIZE=str(chunk))
 
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+    return start
 
 
 def queue(session_factory, settings: Settings, path: Path, count: int, **options) -> list[int]:  # noqa: ANN001, ANN003
