@@ -2,7 +2,7 @@
 
     python -m bench.batch_layout                      # colossaleval template, 7B shape, default budget
 
-Builds the real plan (prompts, token ids) and replays the backend's batch sizing (`HFBackend._batch_size`, chunks of
+Builds the real plan (prompts, token ids) and replays the backend's batch sizing (`evaluators.backends.batching`, chunks of
 the run loop) for both prefix-attention modes, then prints per mode: forward passes, suffix positions run (padding
 included) against real suffix tokens, and prefix key/value bytes -- for `buffer` the largest per-row buffer and the
 bytes written into buffers plus read by attention; for `split` the single batch-1 prefix read once per batch.
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
+
+from bench.options import add_data_dir_argument
 
 KV_BYTES_PER_TOKEN_7B = 32 * 2 * 4096 * 2  # layers x (key, value) x kv width x bfloat16
 
@@ -26,16 +26,15 @@ KV_BYTES_PER_TOKEN_7B = 32 * 2 * 4096 * 2  # layers x (key, value) x kv width x 
 def replay(lengths_by_chunk: list[tuple[int, list[int]]], packed: bool, budget: int,
            max_rows: int) -> dict[str, Any]:
     """Replay the backend's batching over chunks of (prefix_len, suffix lengths)."""
-    from evaluators.backends.hf import HFBackend
+    from evaluators.backends.batching import next_batch_size
 
-    sizer = SimpleNamespace(options=SimpleNamespace(max_batch_size=max_rows), max_batch_tokens=budget)
     forwards = positions = real = 0
     buffer_peak = buffer_written = kv_read = 0
     for prefix_len, suffix_lengths in lengths_by_chunk:
         lengths = sorted(suffix_lengths, reverse=True)
         rows = width = start = 0
         while start < len(lengths):
-            size = HFBackend._batch_size(sizer, lengths[start:], prefix_len, packed)  # type: ignore[arg-type]
+            size = next_batch_size(lengths[start:], prefix_len, packed=packed, max_tokens=budget, max_rows=max_rows)
             batch = lengths[start:start + size]
             forwards += 1
             real += sum(batch)
@@ -64,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-tokens", type=int, default=16384)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--chunk-size", type=int, default=512, help="the run loop's chunk size")
-    parser.add_argument("--data-dir", default=os.environ.get("CBENCH_DATA_DIR")
-                        or str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    add_data_dir_argument(parser)
     args = parser.parse_args(argv)
 
     from evaluators.plan import build_plan

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.options import add_data_dir_argument
+
 DEFAULT_SUBJECTS = ("abstract_algebra", "global_facts", "machine_learning")
 TARGETS = {"speedup": 8.0, "agreement": 1.0, "peak_fraction": 0.6}
 
@@ -43,8 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", default=",".join(DEFAULT_SUBJECTS), help="comma-separated MMLU subjects")
     parser.add_argument("--full", action="store_true", help="all 57 MMLU subjects (overrides --subjects)")
-    parser.add_argument("--data-dir", default=os.environ.get("CBENCH_DATA_DIR")
-                        or str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    add_data_dir_argument(parser)
     parser.add_argument("--model", help="existing model directory (default: build a random LLaMA in --work-dir)")
     parser.add_argument("--work-dir", help="where the model and lm-eval task files go (default: a temp dir)")
     parser.add_argument("--hidden", type=int, default=256)

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.options import add_data_dir_argument
+
 SHAPE_7B = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,
             "num_key_value_heads": 32}
 SHAPE_TINY = {"hidden_size": 128, "intermediate_size": 344, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -38,7 +40,6 @@ SHAPE_TINY = {"hidden_size": 128, "intermediate_size": 344, "num_hidden_layers":
 SHAPE_SMALL = {"hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 4, "num_attention_heads": 4,
                "num_key_value_heads": 4}  # the CPU model of docs/benchmarks.md
 SHAPES = {"7b": SHAPE_7B, "small": SHAPE_SMALL, "tiny": SHAPE_TINY}
-MODES = ("split", "buffer")
 TINY_SUBJECTS = ("abstract_algebra", "global_facts")
 
 
@@ -59,8 +60,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--template", default="colossaleval")
     parser.add_argument("--batch-tokens", type=int, default=16384, help="backend token budget per batch")
     parser.add_argument("--batch-size", type=int, default=64, help="most questions per batch (backend default 64)")
-    parser.add_argument("--data-dir", default=os.environ.get("CBENCH_DATA_DIR")
-                        or str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    add_data_dir_argument(parser)
     parser.add_argument("--work-dir", help="where the checkpoint is written (default: a temp dir, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the written checkpoint")
     return parser.parse_args(argv)
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.flops import ModelDims
     from bench.matmul_peak import matmul_peak
     from evaluators.backends.base import BackendOptions
-    from evaluators.backends.hf import HFBackend
+    from evaluators.backends.hf import PREFIX_ATTENTION_MODES, HFBackend
     from evaluators.catalog import validate_request
 
     data_dir = Path(args.data_dir)
@@ -194,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     dtype = torch.bfloat16 if cuda else torch.float32
     shape = SHAPES[args.shape or ("tiny" if args.tiny else "7b")]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if not modes or any(m not in MODES for m in modes):
-        raise ValueError(f"--modes takes a comma-separated list of {', '.join(MODES)}")
+    if not modes or any(m not in PREFIX_ATTENTION_MODES for m in modes):
+        raise ValueError(f"--modes takes a comma-separated list of {', '.join(PREFIX_ATTENTION_MODES)}")
     if args.quick:
         modes = modes[:1]
 

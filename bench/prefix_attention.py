@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gpu_eval_check import SHAPES, _sync, build_model
+from bench.options import add_data_dir_argument
 
 MODES = ("split", "buffer", "none")
 DEFAULT_SUBJECTS = "abstract_algebra,anatomy,astronomy,high_school_european_history"
@@ -41,8 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-tokens", type=int, default=16384)
     parser.add_argument("--batch-size", type=int, default=64, help="most questions per batch")
-    parser.add_argument("--data-dir", default=os.environ.get("CBENCH_DATA_DIR")
-                        or str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    add_data_dir_argument(parser)
     return parser.parse_args(argv)
 
 

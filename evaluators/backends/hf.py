@@ -26,6 +26,7 @@ import torch
 import transformers
 
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreRequest
+from evaluators.backends.batching import next_batch_size
 from evaluators.backends.kv_cache import KVLayers, SharedPrefixCache, cache_tensors, empty_cache, output_cache
 from evaluators.backends.prefix_attention import (
     PREFIX_KWARG,
@@ -216,19 +217,8 @@ class HFBackend:
         return rows
 
     def _batch_size(self, lengths: list[int], prefix_len: int, packed: bool) -> int:
-        """How many of the (descending) suffix `lengths` go into the next batch under the token budget.
-
-        Each row also pays for attending to the prefix, roughly `prefix_len / 8` tokens' worth. Padded batches cost
-        `rows x longest`; packed ones the sum of their real lengths.
-        """
-        limit = min(self.options.max_batch_size, len(lengths))
-        if not packed:
-            return max(1, min(limit, self.max_batch_tokens // max(lengths[0] + prefix_len // 8, 1)))
-        size, used = 0, 0
-        while size < limit and used + lengths[size] + prefix_len // 8 <= self.max_batch_tokens:
-            used += lengths[size] + prefix_len // 8
-            size += 1
-        return max(1, size)
+        return next_batch_size(lengths, prefix_len, packed=packed, max_tokens=self.max_batch_tokens,
+                               max_rows=self.options.max_batch_size)
 
     def _prefix_kv(self, prefix: tuple[int, ...]) -> KVLayers:
         ids = torch.tensor([prefix], device=self.device)

@@ -1,0 +1,22 @@
+"""How many length-sorted questions go into the next forward pass (pure; no torch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def next_batch_size(lengths: Sequence[int], prefix_len: int, *, packed: bool, max_tokens: int,
+                    max_rows: int) -> int:
+    """How many of the (descending) suffix `lengths` go into the next batch under the `max_tokens` budget.
+
+    Each row also pays for attending to the prefix, roughly `prefix_len / 8` tokens' worth. Padded batches cost
+    `rows x longest`; packed ones the sum of their real lengths. At least one row, at most `max_rows`.
+    """
+    limit = min(max_rows, len(lengths))
+    if not packed:
+        return max(1, min(limit, max_tokens // max(lengths[0] + prefix_len // 8, 1)))
+    size, used = 0, 0
+    while size < limit and used + lengths[size] + prefix_len // 8 <= max_tokens:
+        used += lengths[size] + prefix_len // 8
+        size += 1
+    return max(1, size)
