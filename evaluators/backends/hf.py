@@ -4,11 +4,12 @@ Requests that share a subject's few-shot prefix (`ScoreRequest.prefix_len`) are 
 (batch 1) and its keys/values serve every suffix batch of the group. Suffixes are length-sorted and batched under a
 token budget (halved on out-of-memory, recorded in `info`). By default (`prefix_attention="split"`) a batch's
 suffixes are packed into one sequence with no padding and attend to the batch-1 prefix KV through a split attention
-merged by log-sum-exp (`prefix_attention.py`); `"buffer"` instead right-pads the batch and copies the prefix KV into
-a per-row buffer (`kv_cache.py`), kept as the comparison baseline. Only the last real position's hidden state goes
+merged by log-sum-exp (`prefix_attention.py`; requests without a shared prefix are packed too); `"buffer"` instead
+right-pads the batch and copies the prefix KV into a per-row buffer (`kv_cache.py`), kept as the comparison baseline
+and as the fallback for models the split attention cannot serve. Only the last real position's hidden state goes
 through the LM head: the cost of the head is one row per question, never the full sequence. Results come back in the
-original request order. FlashAttention-2 is used when `flash_attn` imports on CUDA, SDPA otherwise (prefix and
-suffix forwards without reuse); the choice and the split-attention kernels are in `info`.
+original request order. FlashAttention-2 is used when `flash_attn` imports on CUDA, SDPA otherwise (for the prefix
+forward and the buffer mode); the choice and the split-attention kernels are in `info`.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ class HFBackend:
                     cache = SharedPrefixCache(prefix_kv, rows=len(batch), width=longest)
                 if shared is not None:
                     last = self._forward_packed([suffixes[i] for i in batch], shared)
-                    if last is None:  # the model's code bypasses the attention interface: use the buffer mode
+                    if last is None:  # the split attention cannot serve this model: redo in the buffer mode
                         shared = None
                         continue
                 else:
