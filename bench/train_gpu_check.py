@@ -16,9 +16,10 @@ JSON summary (`SUMMARY {...}`). No downloads: the model is random, the data torc
 
     python3 bench/train_gpu_check.py [--plugins torch,zero2,gemini,3d] [--only zero2:sdpa,...] [--batch 2]
         [--seq 2048] [--steps 5] [--budget 450] [--optimizer auto|hybrid|torch]
+    python3 bench/train_gpu_check.py --device cpu --shape tiny --seq 64   # the CPU rehearsal of every code path
 
 On the lent GPU machine colossalai travels as wheels (scripts/build_device_train_bundle.sh; the command is in
-docs/colossalai_on_device.md); elsewhere `.venv-train/bin/python bench/train_gpu_check.py`.
+docs/colossalai_on_device.md; the device command is scripts/device/train_check.sh); elsewhere `.venv-train/bin/python bench/train_gpu_check.py`.
 """
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ import sys
 import time
 import traceback
 
-SHAPE = {"hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22, "num_attention_heads": 32,
-         "num_key_value_heads": 4, "vocab_size": 32000}  # TinyLlama-1.1B
+SHAPES = {
+    "1b": {"hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22, "num_attention_heads": 32,
+           "num_key_value_heads": 4, "vocab_size": 32000},  # TinyLlama-1.1B
+    "tiny": {"hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "vocab_size": 512},  # the CPU rehearsal (--device cpu)
+}
 PEAK_BF16 = {"H100": 989.4e12, "H200": 989.4e12, "H800": 989.4e12, "A100": 312e12, "A800": 312e12}
 PLUGINS = ("torch", "zero2", "gemini", "3d")
 # Cheapest informative rows first: the same-machine baseline, then each plugin once, then the other attentions.
@@ -171,20 +176,29 @@ def stage(name: str, fn, *args):
         raise StageError(name, exc) from exc
 
 
+def synchronize(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 def run_config(plugin: str, attn: str, opts, use_hybrid: bool) -> dict:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    shape = SHAPES[opts.shape]
     colo_flash = attn == "colo_flash"
     hf_attn = "eager" if colo_flash else attn
     if attn == "flash_attention_2" and not flash_attn_available():
         raise Skip("flash_attn is not installed")
-    config = LlamaConfig(max_position_embeddings=max(4096, opts.seq), tie_word_embeddings=False, **SHAPE)
+    config = LlamaConfig(max_position_embeddings=max(4096, opts.seq), tie_word_embeddings=False, **shape)
     torch.manual_seed(0)
-    torch.cuda.reset_peak_memory_stats()
+    if opts.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
 
     def make_model():
-        with torch.device("cuda"):
+        with torch.device(opts.device):
             return LlamaForCausalLM._from_config(config, torch_dtype=torch.bfloat16, attn_implementation=hf_attn)
 
     model = stage("model", make_model)
@@ -194,24 +208,24 @@ def run_config(plugin: str, attn: str, opts, use_hybrid: bool) -> dict:
     booster = None
     if plugin != "torch":
         booster, model, optimizer = stage("boost", boost, plugin, colo_flash, model, optimizer)
-    data = torch.randint(0, SHAPE["vocab_size"], (opts.batch, opts.seq), device="cuda")
+    data = torch.randint(0, shape["vocab_size"], (opts.batch, opts.seq), device=opts.device)
     timings = []
     losses = []
     for step in range(opts.warmup + opts.steps):
-        torch.cuda.synchronize()
+        synchronize(opts.device)
         start = time.perf_counter()
         loss = stage("step", one_step, model, optimizer, booster, data)
-        torch.cuda.synchronize()
+        synchronize(opts.device)
         if step >= opts.warmup:
             timings.append(time.perf_counter() - start)
         losses.append(round(float(loss.detach()), 4))
     tokens_per_s = opts.batch * opts.seq * len(timings) / sum(timings)
-    flops_per_token = 6 * params + 12 * SHAPE["num_hidden_layers"] * SHAPE["hidden_size"] * opts.seq
-    peak = peak_flops(torch.cuda.get_device_name())
+    flops_per_token = 6 * params + 12 * shape["num_hidden_layers"] * shape["hidden_size"] * opts.seq
+    peak = peak_flops(torch.cuda.get_device_name()) if opts.device == "cuda" else None  # no bf16 peak table on CPU
     result = {"params": params, "optimizer": optimizer_name, "tokens_per_s": round(tokens_per_s, 1),
               "step_s": round(sum(timings) / len(timings), 4), "mfu": round(flops_per_token * tokens_per_s / peak, 4)
-              if peak else None, "peak_mem_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
-              "losses": losses}
+              if peak else None, "peak_mem_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)
+              if opts.device == "cuda" else None, "losses": losses}
     del model, optimizer, booster, loss
     return result
 
@@ -230,6 +244,9 @@ def select(opts) -> list[tuple[str, str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
+                        help="cpu: the rehearsal of this script on a machine without a GPU (use with --shape tiny)")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="1b")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--seq", type=int, default=2048)
     parser.add_argument("--steps", type=int, default=5)
@@ -243,15 +260,19 @@ def main() -> int:
     opts = parser.parse_args()
     configs = select(opts)
     began = time.perf_counter()
-    summary: dict = {"shape": SHAPE, "batch": opts.batch, "seq": opts.seq, "configs": []}
+    summary: dict = {"shape": SHAPES[opts.shape], "device_kind": opts.device, "batch": opts.batch, "seq": opts.seq,
+                     "configs": []}
     try:
         import torch
 
         summary.update(torch=torch.__version__, torch_cuda=torch.version.cuda, cuda=torch.cuda.is_available(),
                        flash_attn=flash_attn_available())
-        if not torch.cuda.is_available():
-            raise RuntimeError("no CUDA device")
-        summary["device"] = torch.cuda.get_device_name()
+        if opts.device == "cuda":
+            if not torch.cuda.is_available():
+                raise RuntimeError("no CUDA device (--device cpu rehearses the script without one)")
+            summary["device"] = torch.cuda.get_device_name()
+        else:
+            summary["device"] = "cpu"
         import transformers
 
         summary["transformers"] = transformers.__version__
@@ -309,7 +330,8 @@ def main() -> int:
             entry["wall_s"] = round(time.perf_counter() - start, 1)
             longest = max(longest, entry["wall_s"])
             gc.collect()
-            torch.cuda.empty_cache()
+            if opts.device == "cuda":
+                torch.cuda.empty_cache()
         print(f"{plugin:7s} {attn:18s} " + json.dumps({k: v for k, v in entry.items() if k not in ("plugin", "attn")}),
               flush=True)
         summary["configs"].append(entry)

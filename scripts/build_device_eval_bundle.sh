@@ -4,8 +4,9 @@
 #                 torch, transformers, sentencepiece and pyyaml are already there)
 #   .device/data  the MMLU files and the LLaMA-2 tokenizer, copied from the data directory (ignored by git; never
 #                 committed), verified against MANIFEST.tsv by the project's own checker first
-# Both folders are in .gitignore; name them in the device call's `carry`. Prints their size (the limit for
-# everything that travels is 64 MiB) and the device command.
+# Both folders are in .gitignore; name them in the device call's `carry`. Prints their size and fails when they and
+# the working tree exceed the 64 MiB that may travel. DEVICE_PYTHON_VERSION (default 3.12, the machine's) picks the
+# wheels' interpreter; the CPU rehearsal (tests/bench/test_device_rehearsal.py) sets the local one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA="${CBENCH_DATA_DIR:-$(cd .. && pwd)/shared/data}"
@@ -14,7 +15,8 @@ PLATFORMS=(--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --p
 WHEELS=("pydantic==2.12.5" "pydantic-core==2.41.5" "annotated-types==0.7.0" "typing-inspection==0.4.2")
 
 mkdir -p .whl
-"$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+"$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version "${DEVICE_PYTHON_VERSION:-3.12}" \
+  --implementation cp \
   "${PLATFORMS[@]}" -d .whl "${WHEELS[@]}"
 
 if [ -x .venv/bin/cbench ]; then
@@ -26,7 +28,17 @@ cp -r "$DATA/mmlu" .device/data/mmlu
 cp -r "$DATA/tokenizers/llama2" .device/data/tokenizers/llama2
 
 du -sh .whl .device/data
-cat <<'EOF'
-device command (carry: [".whl", ".device"], timeout_s 540):
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD CBENCH_DATA_DIR=$PWD/.device/data PYTHONUNBUFFERED=1 || exit; set -o pipefail; nvidia-smi --query-gpu=name,driver_version --format=csv; python3 -m bench.gpu_eval_check 2>&1 | tee $OUT/gpu_eval_check.log
-EOF
+carry=$(du -cb .whl .device | tail -1 | cut -f1)
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  tree=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+else
+  tree=$(du -cb --exclude=.whl --exclude=.device --exclude='.venv*' --exclude=.git . | tail -1 | cut -f1)
+fi
+printf 'carry %.1f MiB + working tree %.1f MiB = %.1f MiB of the 64 MiB that may travel\n' \
+  "$(echo "$carry / 1048576" | bc -l)" "$(echo "$tree / 1048576" | bc -l)" "$(echo "($carry + $tree) / 1048576" | bc -l)"
+if [ $((carry + tree)) -gt $((64 * 1024 * 1024)) ]; then
+  echo "over the 64 MiB limit" >&2
+  exit 1
+fi
+echo 'device command (carry: [".whl", ".device"], timeout_s 540): bash scripts/device/eval_check.sh'
+
