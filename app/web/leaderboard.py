@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
 from app.errors import DomainError, InvalidRequestError
-from app.web import queries
+from app.queries.leaderboard import leaderboard
+from app.queries.results import Result
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS, TEMPLATE_IDS
 from evaluators.templates import DEFAULT_TEMPLATE
@@ -108,7 +109,7 @@ def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
                              sort=sort, cols=cols, template=template)
 
 
-def _cell(result: queries.Result, metric: str) -> Cell:
+def _cell(result: Result, metric: str) -> Cell:
     value = result.macro_acc if metric == "macro" else result.acc
     expected = f" of {result.expected_n:,}" if result.expected_n is not None else ""
     title = (f"micro {result.acc:.2f}% (95% CI {result.ci_low:.2f}–{result.ci_high:.2f}), "
@@ -143,17 +144,14 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
 
 
 def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
-    models = queries.list_models(session)
+    pattern = re.compile(params.q, re.IGNORECASE) if params.q else None
+    board = leaderboard(session, template=params.template, tag=params.tag, run=params.run,
+                        name_matches=pattern.search if pattern else None)
+    models, chosen = board.models, board.shown
     all_tags = sorted({t for m in models for t in m.tags})
     all_runs = sorted({m.training_run for m in models if m.training_run})
-    pattern = re.compile(params.q, re.IGNORECASE) if params.q else None
-    chosen = [m for m in models
-              if (pattern is None or pattern.search(m.name))
-              and (not params.tag or params.tag in m.tags)
-              and (not params.run or m.training_run == params.run)]
-    results = queries.latest_results(session, [m.id for m in chosen], params.template) if chosen else []
-    by_model: dict[int, dict[str, queries.Result]] = {}
-    for result in results:
+    by_model: dict[int, dict[str, Result]] = {}
+    for result in board.results:
         by_model.setdefault(result.model_id, {})[result.benchmark] = result
     present = [b for b in BENCHMARKS if any(b in cells for cells in by_model.values())]
     columns = [b for b in (params.cols if params.cols is not None else present)]

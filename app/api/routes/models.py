@@ -23,8 +23,8 @@ def create_model(body: ModelCreate, session: SessionDep, settings: SettingsDep, 
 @router.get("", response_model=ModelsPublic)
 def read_models(session: SessionDep, run: str | None = None, offset: int = Query(0, ge=0, le=MAX_ID),
                 limit: int = Query(100, ge=1, le=1000)) -> ModelsPublic:
-    rows, count = model_queries.list_models(session, run=run, offset=offset, limit=limit)
-    return ModelsPublic(data=[ModelPublic.model_validate(r) for r in rows], count=count)
+    return ModelsPublic(data=model_queries.list_models(session, run=run, offset=offset, limit=limit),
+                        count=model_queries.count_models(session, run=run))
 
 
 @router.get("/{model_id}", response_model=ModelPublic)
