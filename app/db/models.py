@@ -2,7 +2,8 @@
 
 A job is one (model, benchmark, template, options) evaluation. Its predictions are unique per (job, question), so
 a retried job inserts with "ignore conflicts" and skips what an earlier attempt stored. The job summary is the
-`BenchmarkSummary` as JSON; per-subject rows duplicate its subjects for filtering and sorting in SQL.
+`BenchmarkSummary` as JSON (its `complete` flag copied into a column, so the newest complete result is chosen
+in SQL); per-subject rows duplicate its subjects for filtering and sorting in SQL.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db.base import Base, utcnow
 
@@ -75,8 +76,19 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     record: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # reproducibility record from the runner
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # BenchmarkSummary.to_dict()
+    complete: Mapped[bool | None] = mapped_column(Boolean)  # the summary's `complete`, for choosing results in SQL
 
     model: Mapped[Model] = relationship(back_populates="jobs")
+
+    @validates("summary")
+    def _set_complete(self, _key: str, summary: dict[str, Any] | None) -> dict[str, Any] | None:
+        self.complete = summary_complete(summary)
+        return summary
+
+
+def summary_complete(summary: dict[str, Any] | None) -> bool | None:
+    """Whether a stored summary covers every expected question (None: no summary yet)."""
+    return None if summary is None else bool(summary.get("complete"))
 
 
 class PredictionRow(Base):

@@ -80,11 +80,12 @@ def latest_jobs(session: Session, *, template: str | None = DEFAULT_TEMPLATE, be
     whole summaries in Python is what made the leaderboard slow); on Postgres each summary is parsed once, into
     jsonb, in the materialised CTE, because a `json` column is re-parsed by every operator."""
     newest = _newest(template, benchmark, model_ids)
+    newest_complete = newest.where(Job.complete.is_(True))
     summary = Job.summary
     if session.get_bind().dialect.name == "postgresql":
         summary = cast(Job.summary, postgresql.JSONB)
     return (select(Job.id, Job.model_id, Job.benchmark, Job.template, summary.label("summary"))
-            .where(Job.id.in_(newest)).cte("latest")
+            .where(Job.id.in_(newest.union(newest_complete))).cte("latest")
             .prefix_with("MATERIALIZED", dialect="postgresql"))
 
 
@@ -111,7 +112,7 @@ def latest_results(session: Session, model_ids: Collection[int] | None = None,
         result = _result(*row)
         key = (result.model_id, result.benchmark)
         earlier = shown.get(key)
-        if earlier is not None and earlier.complete and not result.complete:
+        if earlier is not None and earlier.complete:  # a newer row is a partial one (see `latest_jobs`)
             result = replace(earlier, newer_partial=result)
         shown[key] = result
     return sorted(shown.values(), key=lambda r: r.job_id)

@@ -69,7 +69,8 @@ def compare_context(session: Session, query: Mapping[str, str]) -> Context:
     benchmarks = []
     for bench in shared:
         entry = {"benchmark": bench, "job_a": pairs[bench][0], "job_b": pairs[bench][1], "metric": jobs_a[bench].metric,
-                 "n_a": jobs_a[bench].n, "n_b": jobs_b[bench].n}
+                 "n_a": jobs_a[bench].n, "n_b": jobs_b[bench].n,
+                 "newer_partial_a": jobs_a[bench].newer_partial, "newer_partial_b": jobs_b[bench].newer_partial}
         entry.update(_stats(by_bench[bench], bootstrap=True) if by_bench.get(bench) else {"n": 0})
         benchmarks.append(entry)
     subjects = [{"benchmark": bench, "subject": subject, **_stats(items, bootstrap=False)}

@@ -66,6 +66,7 @@ class Cell:
     template: str
     metric: str
     title: str
+    newer_partial: Cell | None = None  # a partial run newer than this complete one (never replaces it)
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,12 @@ def _cell(result: Result, metric: str) -> Cell:
              f"n = {result.n:,}{expected}; {result.template} / {result.metric}")
     if result.partial:
         title += "; PARTIAL run"
+    newer = _cell(result.newer_partial, metric) if result.newer_partial else None
+    if newer is not None:
+        title += f"; a newer partial run (job {newer.job_id}, n = {newer.n:,}) scored {newer.value:.2f}%"
     return Cell(job_id=result.job_id, value=value, acc=result.acc, ci_low=result.ci_low, ci_high=result.ci_high,
                 macro_acc=result.macro_acc, n=result.n, expected_n=result.expected_n, partial=result.partial,
-                template=result.template, metric=result.metric, title=title)
+                template=result.template, metric=result.metric, title=title, newer_partial=newer)
 
 
 def _sort_key(row: Row, column: str) -> tuple[int, Any]:

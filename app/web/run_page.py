@@ -49,7 +49,7 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
     for bench in benchmarks:
         points = [{"model_id": m.id, "model": m.name, "step": m.step, "tokens_seen": m.tokens_seen,
                    "job_id": r.job_id, "acc": r.acc, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
-                   "partial": r.partial}
+                   "partial": r.partial, "newer_partial": r.newer_partial}
                   for m in models if (r := by_key.get((m.id, bench))) is not None]
         series[bench] = points
         if points:
