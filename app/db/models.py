@@ -1,4 +1,4 @@
-"""ORM models: models (checkpoints), jobs, per-question predictions, per-subject results and API tokens.
+"""ORM models: models (checkpoints), jobs, per-question predictions, prompts, per-subject results and API tokens.
 
 A job is one (model, benchmark, template, options) evaluation. Its predictions are unique per (job, question), so
 a retried job inserts with "ignore conflicts" and skips what an earlier attempt stored. The job summary is the
@@ -40,7 +40,7 @@ class Model(Base):
     path: Mapped[str] = mapped_column(String(1024))  # resolved local directory, or a Hugging Face Hub id
     source: Mapped[str] = mapped_column(String(16))  # "local" or "hub"
     revision: Mapped[str | None] = mapped_column(String(255))  # hub revision (branch, tag or commit)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of config.json + weight index
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # fingerprint of config + weight bytes (services/fingerprint.py)
     tokenizer: Mapped[str | None] = mapped_column(String(255))  # tokenizer class and file hash
     parameter_count: Mapped[int | None] = mapped_column(BigInteger)
     dtype: Mapped[str | None] = mapped_column(String(32))
@@ -109,8 +109,17 @@ class PredictionRow(Base):
     correct_combined: Mapped[bool | None] = mapped_column(Boolean)
     output: Mapped[str | None] = mapped_column(Text)
     letter: Mapped[str | None] = mapped_column(String(16))
-    prompt_sha256: Mapped[str] = mapped_column(String(64))
-    prompt: Mapped[str | None] = mapped_column(Text)
+    prompt_sha256: Mapped[str] = mapped_column(String(64))  # the prompt's address in `prompts` (text kept there)
+
+
+class Prompt(Base):
+    """Each prompt text once, addressed by its sha256: every model scored with one template sees the same prompts,
+    so storing them per prediction would grow with models x questions instead of questions."""
+
+    __tablename__ = "prompts"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class SubjectResult(Base):

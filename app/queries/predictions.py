@@ -6,28 +6,33 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from app.db.models import Job, PredictionRow
+from app.db.models import Job, PredictionRow, Prompt
 from app.schemas.jobs import PredictionPublic
 from evaluators.records import Prediction
 
 
 def insert_predictions(session: Session, job_id: int, predictions: Iterable[Prediction]) -> None:
-    """Insert a chunk, ignoring rows whose (job, question) is already stored (a retry re-scoring a question)."""
+    """Insert a chunk, ignoring rows whose (job, question) is already stored (a retry re-scoring a question); each
+    prompt text goes to `prompts` once, under its `prompt_sha256` (the sha256 of the text, as
+    `evaluators.prompting` computes it); a text already stored by any job is not written again."""
+    predictions = list(predictions)
+    if not predictions:
+        return
+    prompts = {p.prompt_sha256: p.prompt for p in predictions if p.prompt is not None}
     rows = [{
         "job_id": job_id, "question_id": p.question_id, "subject": p.subject, "gold": p.gold, "pred": p.pred,
         "scores": dict(p.scores), "correct": bool(p.correct), "correct_combined": p.correct_combined,
-        "output": p.output, "letter": p.letter, "prompt_sha256": p.prompt_sha256, "prompt": p.prompt,
+        "output": p.output, "letter": p.letter, "prompt_sha256": p.prompt_sha256,
     } for p in predictions]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(PredictionRow).values(rows).on_conflict_do_nothing(index_elements=["job_id", "question_id"])
-    session.execute(statement)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    if prompts:
+        session.execute(insert(Prompt).values([{"sha256": k, "text": v} for k, v in sorted(prompts.items())])
+                        .on_conflict_do_nothing(index_elements=["sha256"]))
+    session.execute(insert(PredictionRow).values(rows).on_conflict_do_nothing(index_elements=["job_id", "question_id"]))
 
 
 def stored_question_ids(session: Session, job_id: int) -> frozenset[str]:
@@ -43,15 +48,28 @@ def list_predictions(session: Session, job_id: int, *, subject: str | None = Non
                      limit: int = 100) -> tuple[list[PredictionPublic], int]:
     """A page of a job's predictions and the count of all that match. `correct` filters on the first-token
     metric, or on the combined one when `combined` (a question without a combined verdict counts as wrong)."""
-    query = select(PredictionRow).where(PredictionRow.job_id == job_id)
+    query = _with_prompts().where(PredictionRow.job_id == job_id)
     if subject is not None:
         query = query.where(PredictionRow.subject == subject)
     if correct is not None:
         column = PredictionRow.correct_combined if combined else PredictionRow.correct
         query = query.where(column.is_(True) if correct else column.is_not(True))
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(PredictionRow.id).offset(offset).limit(limit))
-    return [PredictionPublic.model_validate(row) for row in rows], count
+    rows = session.execute(query.order_by(PredictionRow.id).offset(offset).limit(limit))
+    return [PredictionPublic.model_validate({**_fields(row), "prompt": prompt}) for row, prompt in rows], count
+
+
+def _with_prompts() -> Select:
+    """Predictions with their prompt texts (None where a run kept no text)."""
+    return select(PredictionRow, Prompt.text).outerjoin(Prompt, Prompt.sha256 == PredictionRow.prompt_sha256)
+
+
+def _fields(row: PredictionRow) -> dict[str, object]:
+    return {name: getattr(row, name) for name in PREDICTION_FIELDS}
+
+
+PREDICTION_FIELDS = ("question_id", "subject", "gold", "pred", "scores", "correct", "correct_combined", "output",
+                     "letter", "prompt_sha256")
 
 
 def prediction_subjects(session: Session, job_id: int) -> list[str]:
@@ -101,7 +119,5 @@ def paired_predictions(session: Session, pairs: dict[str, tuple[int, int]],
 
 def load_predictions(session: Session, job_id: int) -> list[Prediction]:
     """Every stored prediction of a job (all attempts), as records for `evaluators.aggregate.summarize`."""
-    rows = session.scalars(select(PredictionRow).where(PredictionRow.job_id == job_id).order_by(PredictionRow.id))
-    return [Prediction(question_id=r.question_id, subject=r.subject, gold=r.gold, pred=r.pred, scores=dict(r.scores),
-                       correct=r.correct, prompt_sha256=r.prompt_sha256, output=r.output, letter=r.letter,
-                       correct_combined=r.correct_combined, prompt=r.prompt) for r in rows]
+    rows = session.execute(_with_prompts().where(PredictionRow.job_id == job_id).order_by(PredictionRow.id))
+    return [Prediction(**{**_fields(row), "scores": dict(row.scores)}, prompt=prompt) for row, prompt in rows]
