@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import SessionDep, SettingsDep, TokenDep
+from app.api.deps import HasherDep, SessionDep, SettingsDep, TokenDep
 from app.queries import models as model_queries
 from app.schemas.errors import error_responses
 from app.schemas.models import ModelCreate, ModelPublic, ModelsPublic
@@ -15,8 +15,9 @@ router = APIRouter(prefix="/models", tags=["models"])
 
 
 @router.post("", response_model=ModelPublic, status_code=201, responses=error_responses(401, 409))
-def create_model(body: ModelCreate, session: SessionDep, settings: SettingsDep, _token: TokenDep) -> ModelPublic:
-    model = register_model(session, settings, body)
+def create_model(body: ModelCreate, session: SessionDep, settings: SettingsDep, hasher: HasherDep,
+                 _token: TokenDep) -> ModelPublic:
+    model = register_model(session, settings, body, hasher=hasher)
     return ModelPublic.model_validate(model)
 
 
