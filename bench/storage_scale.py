@@ -41,6 +41,7 @@ from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.db.migrate import upgrade  # noqa: E402
+from app.db.models import SUMMARY_COLUMNS, summary_columns  # noqa: E402
 from evaluators.aggregate import summarize  # noqa: E402
 from evaluators.catalog import BENCHMARKS, load_spec  # noqa: E402
 from evaluators.records import Prediction  # noqa: E402
@@ -114,9 +115,9 @@ def seed_full_model(cur, model_id: int, prompts: dict[str, list[tuple[str, str, 
                    "created_at, started_at, finished_at, updated_at, record, summary")
         values = [model_id, benchmark, "colossaleval", "{}", "succeeded", len(items), len(items), 1, NOW, NOW, NOW,
                   NOW, json.dumps({"seeded": True}), json.dumps(summary.to_dict())]
-        if shared:
-            columns += ", complete"
-            values.append(summary.complete)
+        if shared:  # the head schema keeps the summary's headline numbers in columns too
+            columns += ", " + ", ".join(SUMMARY_COLUMNS)
+            values += list(summary_columns(summary.to_dict()).values())
         cur.execute(f"INSERT INTO jobs ({columns}) VALUES ({', '.join(['%s'] * len(values))}) RETURNING id", values)
         (job_id,) = cur.fetchone()
         if shared:
@@ -192,8 +193,9 @@ def run_size(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_variants(benchmark: str, variants: int) -> list[tuple[str, list[tuple], bool]]:
-    """`variants` (summary JSON, subject rows, complete) of one benchmark, from predictions over every subject."""
+def summary_variants(benchmark: str, variants: int) -> list[tuple[str, list[tuple], tuple]]:
+    """`variants` (summary JSON, subject rows, summary columns) of one benchmark, from predictions over every
+    subject."""
     spec = load_spec(benchmark)
     out = []
     for k in range(variants):
@@ -210,7 +212,7 @@ def summary_variants(benchmark: str, variants: int) -> list[tuple[str, list[tupl
                             subject_names={s.key: s.display for s in spec.subjects})
         rows = [(s.subject, s.display, s.accuracy.correct, s.accuracy.n, s.accuracy.acc, s.accuracy.stderr,
                  s.accuracy.ci_low, s.accuracy.ci_high) for s in summary.subjects]
-        out.append((json.dumps(summary.to_dict()), rows, summary.complete))
+        out.append((json.dumps(summary.to_dict()), rows, tuple(summary_columns(summary.to_dict()).values())))
     return out
 
 
@@ -240,14 +242,14 @@ def seed_board(url: str, models: int, per_job: int, variants: int) -> dict[str, 
                     counts["prompts"] += 1
         job_id = 0
         with cur.copy("COPY jobs (id, model_id, benchmark, template, config, status, progress_done, progress_total, "
-                      "attempts, created_at, started_at, finished_at, updated_at, record, summary, complete) "
-                      "FROM STDIN") as copy:
+                      f"attempts, created_at, started_at, finished_at, updated_at, record, summary, "
+                      f"{', '.join(SUMMARY_COLUMNS)}) FROM STDIN") as copy:
             for m in range(1, models + 1):
                 for benchmark in BENCHMARKS:
                     job_id += 1
-                    summary, _rows, complete = shapes[benchmark][(m * 7 + job_id) % variants]
+                    summary, _rows, columns = shapes[benchmark][(m * 7 + job_id) % variants]
                     copy.write_row((job_id, m, benchmark, "colossaleval", "{}", "succeeded", 1, 1, 1, NOW, NOW, NOW,
-                                    NOW, '{"seeded": true}', summary, complete))
+                                    NOW, '{"seeded": true}', summary, *columns))
         counts["jobs"] = job_id
         with cur.copy("COPY subject_results (job_id, subject, display, correct, n, acc, stderr, ci_low, ci_high) "
                       "FROM STDIN") as copy:

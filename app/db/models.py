@@ -2,8 +2,8 @@
 
 A job is one (model, benchmark, template, options) evaluation. Its predictions are unique per (job, question), so
 a retried job inserts with "ignore conflicts" and skips what an earlier attempt stored. The job summary is the
-`BenchmarkSummary` as JSON (its `complete` flag copied into a column, so the newest complete result is chosen
-in SQL); per-subject rows duplicate its subjects for filtering and sorting in SQL.
+`BenchmarkSummary` as JSON, its headline numbers (and `complete`) copied into columns so that the leaderboard picks
+and shows results without parsing JSON; per-subject rows duplicate its subjects for filtering and sorting in SQL.
 """
 
 from __future__ import annotations
@@ -76,19 +76,40 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     record: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # reproducibility record from the runner
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # BenchmarkSummary.to_dict()
-    complete: Mapped[bool | None] = mapped_column(Boolean)  # the summary's `complete`, for choosing results in SQL
+    # the summary's headline numbers (`summary_columns`), so result pages select columns and never parse the JSON
+    complete: Mapped[bool | None] = mapped_column(Boolean)
+    metric: Mapped[str | None] = mapped_column(String(32))
+    acc: Mapped[float | None] = mapped_column(Float)  # micro accuracy, percent
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    correct: Mapped[int | None] = mapped_column(Integer)
+    n: Mapped[int | None] = mapped_column(Integer)
+    expected_n: Mapped[int | None] = mapped_column(Integer)
+    macro_acc: Mapped[float | None] = mapped_column(Float)
+    subject_count: Mapped[int | None] = mapped_column(Integer)
 
     model: Mapped[Model] = relationship(back_populates="jobs")
 
     @validates("summary")
-    def _set_complete(self, _key: str, summary: dict[str, Any] | None) -> dict[str, Any] | None:
-        self.complete = summary_complete(summary)
+    def _set_summary_columns(self, _key: str, summary: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name, value in summary_columns(summary).items():
+            setattr(self, name, value)
         return summary
 
 
-def summary_complete(summary: dict[str, Any] | None) -> bool | None:
-    """Whether a stored summary covers every expected question (None: no summary yet)."""
-    return None if summary is None else bool(summary.get("complete"))
+SUMMARY_COLUMNS = ("complete", "metric", "acc", "ci_low", "ci_high", "correct", "n", "expected_n", "macro_acc",
+                   "subject_count")
+
+
+def summary_columns(summary: dict[str, Any] | None) -> dict[str, Any]:
+    """The `jobs` columns copied from a stored `BenchmarkSummary.to_dict()` (all None without a summary)."""
+    if not isinstance(summary, dict):
+        return dict.fromkeys(SUMMARY_COLUMNS)
+    micro = summary.get("micro") or {}
+    return {"complete": bool(summary.get("complete")), "metric": summary.get("metric"), "acc": micro.get("acc"),
+            "ci_low": micro.get("ci_low"), "ci_high": micro.get("ci_high"), "correct": micro.get("correct"),
+            "n": micro.get("n"), "expected_n": summary.get("expected_n"), "macro_acc": summary.get("macro_acc"),
+            "subject_count": len(summary.get("subjects") or [])}
 
 
 class PredictionRow(Base):

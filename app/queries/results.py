@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from sqlalchemy import CTE, Select, cast, delete, func, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Job, SubjectResult
@@ -72,47 +71,22 @@ def _newest(template: str | None, benchmark: str | None, model_ids: Collection[i
     return query
 
 
-def latest_jobs(session: Session, *, template: str | None = DEFAULT_TEMPLATE, benchmark: str | None = None,
-                model_ids: Collection[int] | None = None) -> CTE:
-    """A CTE `latest(id, model_id, benchmark, template, summary)`: per (model, benchmark), the newest complete
-    succeeded job and the newest succeeded job (one row when they are the same job), among jobs with `template`
-    (None: any template, the newest wins). Callers extract only the summary fields they need in SQL (decoding
-    whole summaries in Python is what made the leaderboard slow); on Postgres each summary is parsed once, into
-    jsonb, in the materialised CTE, because a `json` column is re-parsed by every operator."""
-    newest = _newest(template, benchmark, model_ids)
-    newest_complete = newest.where(Job.complete.is_(True))
-    summary = Job.summary
-    if session.get_bind().dialect.name == "postgresql":
-        summary = cast(Job.summary, postgresql.JSONB)
-    return (select(Job.id, Job.model_id, Job.benchmark, Job.template, summary.label("summary"))
-            .where(Job.id.in_(newest.union(newest_complete))).cte("latest")
-            .prefix_with("MATERIALIZED", dialect="postgresql"))
-
-
 def latest_results(session: Session, model_ids: Collection[int] | None = None,
                    template: str | None = DEFAULT_TEMPLATE, benchmark: str | None = None) -> list[Result]:
     """For each (model, benchmark), the newest complete succeeded job's headline numbers with `template` (None: any
     template), with a newer partial one attached; the newest partial one when there is no complete one. One
-    statement: the numbers are extracted from the summary JSON by the database (see `latest_jobs`), the subject
-    count comes from the per-subject rows."""
-    latest = latest_jobs(session, template=template, benchmark=benchmark, model_ids=model_ids)
-    summary = latest.c.summary
-    subject_counts = (select(SubjectResult.job_id, func.count().label("subjects"))
-                      .where(SubjectResult.job_id.in_(select(latest.c.id)))
-                      .group_by(SubjectResult.job_id).subquery())
-    query = (select(latest.c.id, latest.c.model_id, latest.c.benchmark, latest.c.template,
-                    summary["metric"].as_string(), summary[("micro", "acc")].as_float(),
-                    summary[("micro", "ci_low")].as_float(), summary[("micro", "ci_high")].as_float(),
-                    summary[("micro", "correct")].as_integer(), summary[("micro", "n")].as_integer(),
-                    summary["expected_n"].as_integer(), summary["complete"].as_boolean(),
-                    summary["macro_acc"].as_float(), subject_counts.c.subjects)
-             .outerjoin(subject_counts, subject_counts.c.job_id == latest.c.id).order_by(latest.c.id))
+    statement over the summary columns of `jobs` (`app.db.models.summary_columns`): no JSON is parsed."""
+    newest = _newest(template, benchmark, model_ids)
+    chosen = newest.union(newest.where(Job.complete.is_(True)))  # newest, and newest complete (often the same)
+    query = (select(Job.id, Job.model_id, Job.benchmark, Job.template, Job.metric, Job.acc, Job.ci_low, Job.ci_high,
+                    Job.correct, Job.n, Job.expected_n, Job.complete, Job.macro_acc, Job.subject_count)
+             .where(Job.id.in_(chosen)).order_by(Job.id))
     shown: dict[tuple[int, str], Result] = {}
     for row in session.execute(query):  # ascending job id: a later row is newer
         result = _result(*row)
         key = (result.model_id, result.benchmark)
         earlier = shown.get(key)
-        if earlier is not None and earlier.complete:  # a newer row is a partial one (see `latest_jobs`)
+        if earlier is not None and earlier.complete:  # then this newer row is a partial one
             result = replace(earlier, newer_partial=result)
         shown[key] = result
     return sorted(shown.values(), key=lambda r: r.job_id)

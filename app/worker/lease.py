@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
-from app.db.models import Job, Model, summary_complete
+from app.db.models import Job, Model, summary_columns
 from app.middleware.response_cache import invalidate as invalidate_cached_pages
 from app.queries.results import store_subject_results
 from evaluators.records import BenchmarkSummary
@@ -137,7 +137,7 @@ def finish_job(session_factory: SessionFactory, job_id: int, owner: str, summary
     with session_factory() as session:
         stored = summary.to_dict()
         result = session.execute(update(Job).where(_owned(job_id, owner)).values(
-            status="succeeded", summary=stored, complete=summary_complete(stored), record=record, finished_at=utcnow(), error=None,
+            status="succeeded", summary=stored, **summary_columns(stored), record=record, finished_at=utcnow(), error=None,
             lease_owner=None, lease_expires_at=None, progress_done=progress[0], progress_total=progress[1]))
         if result.rowcount != 1:
             session.rollback()

@@ -1,5 +1,6 @@
-"""Migration 20261202_12a on a database holding rows: it backfills `jobs.complete` from the summaries and moves each
-prompt text into `prompts` once (reads unchanged); its downgrade puts the texts back (SQLite and Postgres)."""
+"""Migration 20261202_12a on a database holding rows: it backfills `jobs.complete` and the headline numbers from the
+summaries and moves each prompt text into `prompts` once (reads unchanged); its downgrade puts the texts back
+(SQLite and Postgres)."""
 
 from __future__ import annotations
 
@@ -54,8 +55,10 @@ def test_upgrade_moves_prompts_and_backfills_complete(empty_db_url: str) -> None
         with engine.connect() as connection:
             prompts = dict(connection.execute(text("SELECT sha256, text FROM prompts")).all())
             complete = dict(connection.execute(text("SELECT id, complete FROM jobs")).all())
+            acc = dict(connection.execute(text("SELECT id, acc FROM jobs")).all())
         assert prompts == {_sha(p): p for p in PROMPTS}  # two texts once each, not four
         assert complete == {1: True, 2: False, 3: None}
+        assert acc == {1: 50.0, 2: 50.0, 3: None}  # headline numbers copied from the summaries
         with make_session_factory(engine)() as session:
             loaded = {p.question_id: p.prompt for p in load_predictions(session, 2)}
             assert loaded == {"s/0": PROMPTS[0], "s/1": PROMPTS[1]}
