@@ -10,6 +10,8 @@ Server-rendered pages (`app.web`, when present) are mounted alongside the API an
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,19 +27,21 @@ from app.errors import AuthError, DomainError
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.response_cache import ResponseCache
 from app.queries.ops import leaderboard_version
+from app.services.fingerprint import WeightHasher
 
 CACHED_PATHS = ("/api/v1/leaderboard", "/", "/leaderboard.json", "/leaderboard.csv")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="colossal-bench", version="0.1.0", docs_url="/docs",
+    app = FastAPI(title="colossal-bench", version="0.1.0", docs_url="/docs", lifespan=_lifespan,
                   description="Evaluate base LLMs checkpoint by checkpoint (ColossalEval first-token scoring).")
     engine = make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory = make_session_factory(engine)
     app.state.migration_heads = head_revisions()
+    app.state.hasher = WeightHasher(session_factory)  # models' content hashes, off the request path
     app.dependency_overrides[get_settings] = lambda: settings
     app.include_router(api_router)
     app.include_router(ops.router)
@@ -53,6 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.hasher.fill_missing()  # hashes a stopped server left unwritten
+    yield
+    app.state.hasher.shutdown()
 
 
 def _include_web(app: FastAPI) -> None:

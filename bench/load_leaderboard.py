@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.db.migrate import upgrade  # noqa: E402
+from app.db.models import SUMMARY_COLUMNS, summary_columns  # noqa: E402
 from evaluators.aggregate import summarize  # noqa: E402
 from evaluators.catalog import BENCHMARKS, load_spec  # noqa: E402
 from evaluators.records import Prediction  # noqa: E402
@@ -73,6 +74,7 @@ def seed(url: str, models: int, per_job: int) -> dict[str, int]:
                                 step * 4_000_000, "2026-01-01 00:00:00"))
         counts["models"] = models
         job_rows, prediction_rows, subject_rows = [], [], []
+        prompts: dict[str, str] = {}  # each prompt once (app.db.models.Prompt)
         now = "2026-01-02 00:00:00"
         for m in range(1, models + 1):
             skill = 0.25 + 0.5 * m / models
@@ -82,17 +84,23 @@ def seed(url: str, models: int, per_job: int) -> dict[str, int]:
                 summary = summarize(benchmark, predictions,
                                     subject_names={s.key: s.display for s in load_spec(benchmark).subjects})
                 job_rows.append((job_id, m, benchmark, "colossaleval", "{}", "succeeded", per_job, per_job, 1, now,
-                                 now, now, now, json.dumps({"seeded": True}), json.dumps(summary.to_dict())))
+                                 now, now, now, json.dumps({"seeded": True}), json.dumps(summary.to_dict()),
+                                 *summary_columns(summary.to_dict()).values()))
                 prediction_rows += [(job_id, p.question_id, p.subject, p.gold, p.pred, json.dumps(p.scores),
-                                     p.correct, p.prompt_sha256, p.prompt) for p in predictions]
+                                     p.correct, p.prompt_sha256) for p in predictions]
+                prompts.update((p.prompt_sha256, p.prompt) for p in predictions)
                 subject_rows += [(job_id, s.subject, s.display, s.accuracy.correct, s.accuracy.n, s.accuracy.acc,
                                   s.accuracy.stderr, s.accuracy.ci_low, s.accuracy.ci_high) for s in summary.subjects]
         with cur.copy("COPY jobs (id, model_id, benchmark, template, config, status, progress_done, progress_total, "
-                      "attempts, created_at, started_at, finished_at, updated_at, record, summary) FROM STDIN") as copy:
+                      f"attempts, created_at, started_at, finished_at, updated_at, record, summary, {', '.join(SUMMARY_COLUMNS)}) "
+                      "FROM STDIN") as copy:
             for row in job_rows:
                 copy.write_row(row)
-        with cur.copy("COPY predictions (job_id, question_id, subject, gold, pred, scores, correct, prompt_sha256, "
-                      "prompt) FROM STDIN") as copy:
+        with cur.copy("COPY prompts (sha256, text) FROM STDIN") as copy:
+            for row in prompts.items():
+                copy.write_row(row)
+        with cur.copy("COPY predictions (job_id, question_id, subject, gold, pred, scores, correct, prompt_sha256) "
+                      "FROM STDIN") as copy:
             for row in prediction_rows:
                 copy.write_row(row)
         counts["jobs"], counts["predictions"] = len(job_rows), len(prediction_rows)

@@ -29,6 +29,7 @@ from app.core.config import Settings  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.db.models import Job, Model, PredictionRow, SubjectResult  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.queries.predictions import insert_predictions  # noqa: E402
 from evaluators.aggregate import summarize  # noqa: E402
 from evaluators.catalog import BENCHMARKS, load_spec  # noqa: E402
 from evaluators.records import Prediction  # noqa: E402
@@ -84,11 +85,7 @@ def seed(session_factory, models: int, per_subject: int, run_size: int) -> dict[
                           attempts=1, summary=summary.to_dict(), record={"template": "colossaleval"})
                 session.add(job)
                 session.flush()
-                session.execute(insert(PredictionRow), [{
-                    "job_id": job.id, "question_id": p.question_id, "subject": p.subject, "gold": p.gold,
-                    "pred": p.pred, "scores": p.scores, "correct": p.correct, "correct_combined": p.correct_combined,
-                    "output": p.output, "letter": p.letter, "prompt_sha256": p.prompt_sha256, "prompt": p.prompt,
-                } for p in predictions])
+                insert_predictions(session, job.id, predictions)
                 session.execute(insert(SubjectResult), [{
                     "job_id": job.id, "subject": s.subject, "display": s.display, "correct": s.accuracy.correct,
                     "n": s.accuracy.n, "acc": s.accuracy.acc, "stderr": s.accuracy.stderr,

@@ -13,6 +13,7 @@ from app.core.config import Settings, get_settings
 from app.db.models import ApiToken
 from app.errors import AuthError
 from app.queries.tokens import verify_token
+from app.services.fingerprint import WeightHasher
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -39,3 +40,10 @@ def require_token(session: SessionDep,
 
 
 TokenDep = Annotated[ApiToken, Depends(require_token)]
+
+
+def get_hasher(request: Request) -> WeightHasher:
+    return request.app.state.hasher
+
+
+HasherDep = Annotated[WeightHasher, Depends(get_hasher)]

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         2.0, ge=0, validation_alias=AliasChoices("CBENCH_LEADERBOARD_CACHE_SECONDS", "leaderboard_cache_seconds"))
     """How long a rendered leaderboard (JSON or page) is served from memory before the database is asked whether
     a job finished since; 0 turns the cache off."""
+    content_hash_wait_seconds: float = Field(
+        2.0, ge=0, validation_alias=AliasChoices("CBENCH_CONTENT_HASH_WAIT_SECONDS", "content_hash_wait_seconds"))
+    """How long a model registration waits for the weights' fingerprint (`content_hash`); a bigger model is stored
+    without one and gets it when the background hashing is done."""
     log_format: str = Field("json", pattern="^(json|text)$",
                             validation_alias=AliasChoices("CBENCH_LOG_FORMAT", "log_format"))
     """`json`: one JSON object per log line (with job_id where there is one); `text`: key=value lines."""

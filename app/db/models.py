@@ -1,8 +1,9 @@
-"""ORM models: models (checkpoints), jobs, per-question predictions, per-subject results and API tokens.
+"""ORM models: models (checkpoints), jobs, per-question predictions, prompts, per-subject results and API tokens.
 
 A job is one (model, benchmark, template, options) evaluation. Its predictions are unique per (job, question), so
 a retried job inserts with "ignore conflicts" and skips what an earlier attempt stored. The job summary is the
-`BenchmarkSummary` as JSON; per-subject rows duplicate its subjects for filtering and sorting in SQL.
+`BenchmarkSummary` as JSON, its headline numbers (and `complete`) copied into columns so that the leaderboard picks
+and shows results without parsing JSON; per-subject rows duplicate its subjects for filtering and sorting in SQL.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db.base import Base, utcnow
 
@@ -39,7 +40,7 @@ class Model(Base):
     path: Mapped[str] = mapped_column(String(1024))  # resolved local directory, or a Hugging Face Hub id
     source: Mapped[str] = mapped_column(String(16))  # "local" or "hub"
     revision: Mapped[str | None] = mapped_column(String(255))  # hub revision (branch, tag or commit)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of config.json + weight index
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # fingerprint of config + weight bytes (services/fingerprint.py)
     tokenizer: Mapped[str | None] = mapped_column(String(255))  # tokenizer class and file hash
     parameter_count: Mapped[int | None] = mapped_column(BigInteger)
     dtype: Mapped[str | None] = mapped_column(String(32))
@@ -75,8 +76,40 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     record: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # reproducibility record from the runner
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # BenchmarkSummary.to_dict()
+    # the summary's headline numbers (`summary_columns`), so result pages select columns and never parse the JSON
+    complete: Mapped[bool | None] = mapped_column(Boolean)
+    metric: Mapped[str | None] = mapped_column(String(32))
+    acc: Mapped[float | None] = mapped_column(Float)  # micro accuracy, percent
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    correct: Mapped[int | None] = mapped_column(Integer)
+    n: Mapped[int | None] = mapped_column(Integer)
+    expected_n: Mapped[int | None] = mapped_column(Integer)
+    macro_acc: Mapped[float | None] = mapped_column(Float)
+    subject_count: Mapped[int | None] = mapped_column(Integer)
 
     model: Mapped[Model] = relationship(back_populates="jobs")
+
+    @validates("summary")
+    def _set_summary_columns(self, _key: str, summary: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name, value in summary_columns(summary).items():
+            setattr(self, name, value)
+        return summary
+
+
+SUMMARY_COLUMNS = ("complete", "metric", "acc", "ci_low", "ci_high", "correct", "n", "expected_n", "macro_acc",
+                   "subject_count")
+
+
+def summary_columns(summary: dict[str, Any] | None) -> dict[str, Any]:
+    """The `jobs` columns copied from a stored `BenchmarkSummary.to_dict()` (all None without a summary)."""
+    if not isinstance(summary, dict):
+        return dict.fromkeys(SUMMARY_COLUMNS)
+    micro = summary.get("micro") or {}
+    return {"complete": bool(summary.get("complete")), "metric": summary.get("metric"), "acc": micro.get("acc"),
+            "ci_low": micro.get("ci_low"), "ci_high": micro.get("ci_high"), "correct": micro.get("correct"),
+            "n": micro.get("n"), "expected_n": summary.get("expected_n"), "macro_acc": summary.get("macro_acc"),
+            "subject_count": len(summary.get("subjects") or [])}
 
 
 class PredictionRow(Base):
@@ -97,8 +130,17 @@ class PredictionRow(Base):
     correct_combined: Mapped[bool | None] = mapped_column(Boolean)
     output: Mapped[str | None] = mapped_column(Text)
     letter: Mapped[str | None] = mapped_column(String(16))
-    prompt_sha256: Mapped[str] = mapped_column(String(64))
-    prompt: Mapped[str | None] = mapped_column(Text)
+    prompt_sha256: Mapped[str] = mapped_column(String(64))  # the prompt's address in `prompts` (text kept there)
+
+
+class Prompt(Base):
+    """Each prompt text once, addressed by its sha256: every model scored with one template sees the same prompts,
+    so storing them per prediction would grow with models x questions instead of questions."""
+
+    __tablename__ = "prompts"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class SubjectResult(Base):

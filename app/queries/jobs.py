@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
-from app.db.models import JOB_STATUSES, Job
+from app.db.models import JOB_STATUSES, Job, Model
 from app.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.schemas.jobs import JobPublic, JobWithModelPublic
 from app.schemas.types import MAX_ID
 
 
@@ -30,18 +31,46 @@ def get_job(session: Session, job_id: int) -> Job:
     return job
 
 
-def list_jobs(session: Session, *, status: str | None = None, model_id: int | None = None, offset: int = 0,
-              limit: int = 100) -> tuple[Sequence[Job], int]:
-    query = select(Job)
-    if status is not None:
-        if status not in JOB_STATUSES:
-            raise InvalidRequestError(f"unknown status {status!r}; valid: {', '.join(JOB_STATUSES)}")
-        query = query.where(Job.status == status)
+def _filtered(query: Select, *, statuses: Collection[str] | None = None, model_id: int | None = None,
+              job_ids: Collection[int] | None = None) -> Select:
+    if statuses is not None:
+        query = query.where(Job.status.in_(list(statuses)))
     if model_id is not None:
         query = query.where(Job.model_id == model_id)
+    if job_ids is not None:
+        query = query.where(Job.id.in_(list(job_ids)))
+    return query
+
+
+def list_jobs(session: Session, *, status: str | None = None, model_id: int | None = None, offset: int = 0,
+              limit: int = 100) -> tuple[Sequence[Job], int]:
+    """A page of jobs, newest first, and the count of all that match."""
+    if status is not None and status not in JOB_STATUSES:
+        raise InvalidRequestError(f"unknown status {status!r}; valid: {', '.join(JOB_STATUSES)}")
+    query = _filtered(select(Job), statuses=None if status is None else [status], model_id=model_id)
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit)).all()
     return rows, count
+
+
+def jobs_with_models(session: Session, *, statuses: Collection[str] | None = None, model_id: int | None = None,
+                     job_ids: Collection[int] | None = None, limit: int | None = None) -> list[JobWithModelPublic]:
+    """Jobs with their model names (one joined statement), newest first."""
+    query = _filtered(select(Job, Model.name).join(Model, Job.model_id == Model.id), statuses=statuses,
+                      model_id=model_id, job_ids=job_ids).order_by(Job.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [JobWithModelPublic.model_validate({**{f: getattr(job, f) for f in JobPublic.model_fields},
+                                               "model_name": name})
+            for job, name in session.execute(query)]
+
+
+def job_records(session: Session, job_ids: Collection[int]) -> dict[int, dict[str, Any] | None]:
+    """The reproducibility records of several jobs, by job id."""
+    if not job_ids:
+        return {}
+    query = select(Job.id, Job.record).where(Job.id.in_(list(job_ids)))
+    return {job_id: record for job_id, record in session.execute(query)}
 
 
 def jobs_for_model(session: Session, model_id: int) -> Sequence[Job]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Model
 from app.errors import NotFoundError
+from app.schemas.models import ModelPublic
 from app.schemas.types import MAX_ID
 
 
@@ -36,14 +37,26 @@ def get_model_by_name(session: Session, name: str) -> Model | None:
     return session.scalar(select(Model).where(Model.name == name))
 
 
-def list_models(session: Session, *, run: str | None = None, offset: int = 0,
-                limit: int = 100) -> tuple[Sequence[Model], int]:
+def _models(run: str | None, ids: Collection[int] | None) -> Select:
     query = select(Model)
     if run is not None:
         query = query.where(Model.training_run == run)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Model.id).offset(offset).limit(limit)).all()
-    return rows, count
+    if ids is not None:
+        query = query.where(Model.id.in_(list(ids)))
+    return query
+
+
+def list_models(session: Session, *, run: str | None = None, ids: Collection[int] | None = None, offset: int = 0,
+                limit: int | None = None) -> list[ModelPublic]:
+    """Models by id, optionally of one training run or with the given ids, a page at a time (all: no `limit`)."""
+    query = _models(run, ids).order_by(Model.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [ModelPublic.model_validate(model) for model in session.scalars(query)]
+
+
+def count_models(session: Session, *, run: str | None = None) -> int:
+    return session.scalar(select(func.count()).select_from(_models(run, None).subquery())) or 0
 
 
 def create_model(session: Session, **fields: Any) -> Model:

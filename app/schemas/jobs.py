@@ -49,6 +49,12 @@ class JobPublic(BaseModel):
     finished_at: UtcDateTime | None
 
 
+class JobWithModelPublic(JobPublic):
+    """A job with its model's name, as the pages list jobs."""
+
+    model_name: str
+
+
 class JobsPublic(BaseModel):
     data: list[JobPublic]
     count: int
@@ -57,6 +63,7 @@ class JobsPublic(BaseModel):
 class SubjectResultPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    job_id: int
     subject: str
     display: str
     correct: int

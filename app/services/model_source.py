@@ -1,8 +1,8 @@
 """Where a model lives: a local directory under `CBENCH_MODEL_ROOTS`, or a Hugging Face Hub id plus revision.
 
 Local paths are resolved (links followed) before the root check, so a link cannot escape the roots. Facts read
-from a local directory are cheap: config.json, the weight index (or weight file names and sizes), safetensors
-headers for the parameter count, and the tokenizer files; weights themselves are never read.
+here are cheap: config.json, safetensors headers for the parameter count, and the tokenizer files. The weights'
+fingerprint (`content_hash`) reads every byte and lives in `app.services.fingerprint`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import InvalidRequestError
+from app.services.fingerprint import weight_files
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json")
 
 
@@ -25,7 +25,6 @@ TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json")
 class ModelFacts:
     path: str
     source: str  # "local" or "hub"
-    content_hash: str | None = None
     tokenizer: str | None = None
     parameter_count: int | None = None
     dtype: str | None = None
@@ -65,21 +64,8 @@ def inspect_model(path: str, roots: list[Path], *, allow_remote_code: bool = Fal
                                   "needs trust_remote_code; the server refuses it unless the operator sets "
                                   "CBENCH_ALLOW_REMOTE_CODE=true")
     dtype = config.get("torch_dtype") or config.get("dtype")
-    return ModelFacts(path=str(directory), source="local", content_hash=content_hash(directory),
-                      tokenizer=tokenizer_id(directory), parameter_count=parameter_count(directory),
+    return ModelFacts(path=str(directory), source="local", tokenizer=tokenizer_id(directory), parameter_count=parameter_count(directory),
                       dtype=str(dtype) if dtype else None)
-
-
-def content_hash(directory: Path) -> str:
-    """sha256 over config.json and the weight index (or, without an index, the weight file names and sizes)."""
-    digest = hashlib.sha256((directory / "config.json").read_bytes())
-    for name in WEIGHT_INDEXES:
-        if (directory / name).is_file():
-            digest.update((directory / name).read_bytes())
-            return digest.hexdigest()
-    for weight in sorted(_weight_files(directory)):
-        digest.update(f"{weight.name}:{weight.stat().st_size}\n".encode())
-    return digest.hexdigest()
 
 
 def tokenizer_id(directory: Path) -> str | None:
@@ -99,7 +85,7 @@ def tokenizer_id(directory: Path) -> str | None:
 
 def parameter_count(directory: Path) -> int | None:
     """Sum of tensor sizes from the safetensors headers; None when there are no safetensors files."""
-    files = [f for f in _weight_files(directory) if f.suffix == ".safetensors"]
+    files = [f for f in weight_files(directory) if f.suffix == ".safetensors"]
     if not files:
         return None
     total = 0
@@ -115,6 +101,3 @@ def parameter_count(directory: Path) -> int | None:
                 total += count
     return total
 
-
-def _weight_files(directory: Path) -> list[Path]:
-    return [f for f in directory.iterdir() if f.suffix in (".safetensors", ".bin") and f.is_file()]

@@ -19,19 +19,38 @@ from app.queries import models as model_queries
 from app.schemas.checkpoints import CheckpointCreate
 from app.schemas.jobs import JobCreate, JobOptions
 from app.schemas.models import ModelCreate
+from app.services.fingerprint import WeightHasher
 from app.services.model_source import inspect_model, is_hub_id
 
+DEFAULT_HASHER = WeightHasher()
+"""Hashes for callers without a server (demo setup, scripts): computed on the calling thread, files cached."""
 
-def register_model(session: Session, settings: Settings, body: ModelCreate) -> Model:
+
+def register_model(session: Session, settings: Settings, body: ModelCreate, *,
+                   hasher: WeightHasher | None = None) -> Model:
+    """Store a model with its facts. With `hasher` (the server's), the weights' fingerprint is awaited at most
+    `content_hash_wait_seconds` and written later when it takes longer; without one it is computed here."""
     if model_queries.get_model_by_name(session, body.name) is not None:
         raise ConflictError(f"a model named {body.name!r} already exists")
     facts = inspect_model(body.path, settings.model_root_paths, allow_remote_code=settings.allow_remote_code)
     revision = body.revision or ("main" if facts.source == "hub" else None)
+    content_hash = None
+    if facts.source == "local":
+        content_hash = _content_hash(Path(facts.path), settings, hasher)
     return model_queries.create_model(
         session, name=body.name, path=facts.path, source=facts.source, revision=revision,
-        content_hash=facts.content_hash, tokenizer=facts.tokenizer, parameter_count=facts.parameter_count,
+        content_hash=content_hash, tokenizer=facts.tokenizer, parameter_count=facts.parameter_count,
         dtype=facts.dtype, tags=list(body.tags), description=body.description, training_run=body.training_run,
         step=body.step, tokens_seen=body.tokens_seen)
+
+
+def _content_hash(directory: Path, settings: Settings, hasher: WeightHasher | None) -> str | None:
+    try:
+        if hasher is None:
+            return DEFAULT_HASHER.fingerprint(directory)
+        return hasher.fingerprint_within(directory, settings.content_hash_wait_seconds)
+    except OSError as exc:
+        raise InvalidRequestError(f"model path {str(directory)!r}: cannot read its weight files ({exc})") from exc
 
 
 def validate_benchmarks(benchmarks: list[str], template: str, options: JobOptions) -> None:
@@ -61,7 +80,8 @@ def checkpoint_name(run: str, step: int) -> str:
     return f"{run}@step-{step}"
 
 
-def register_checkpoint(session: Session, settings: Settings, body: CheckpointCreate) -> tuple[Model, list[Job], bool]:
+def register_checkpoint(session: Session, settings: Settings, body: CheckpointCreate, *,
+                        hasher: WeightHasher | None = None) -> tuple[Model, list[Job], bool]:
     """Return (model, jobs, created). A repeat of the same run+step+path returns what exists."""
     name = checkpoint_name(body.run, body.step)
     existing = model_queries.get_model_by_name(session, name)
@@ -75,7 +95,7 @@ def register_checkpoint(session: Session, settings: Settings, body: CheckpointCr
         validate_benchmarks(body.benchmarks, body.template, body.options)
     model = register_model(session, settings, ModelCreate(
         name=name, path=body.path, tags=body.tags, training_run=body.run, step=body.step,
-        tokens_seen=body.tokens_seen))
+        tokens_seen=body.tokens_seen), hasher=hasher)
     jobs = [job_queries.create_job(session, model_id=model.id, benchmark=b, template=body.template,
                                    config=body.options.model_dump()) for b in body.benchmarks]
     return model, jobs, True

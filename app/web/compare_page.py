@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from app.api.deps import SessionDep
 from app.errors import InvalidRequestError
 from app.queries.models import get_model
-from app.web import queries
+from app.queries.predictions import PairedRow, paired_predictions
+from app.queries.results import latest_results
+from app.schemas.models import ModelPublic
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS
 from evaluators.paired_stats import bootstrap_diff_interval, mcnemar_exact, paired_counts
@@ -32,7 +34,7 @@ def _model_id(query: Mapping[str, str], name: str) -> int:
     return int(text)
 
 
-def _stats(rows: list[queries.PairedRow], *, bootstrap: bool) -> dict[str, Any]:
+def _stats(rows: list[PairedRow], *, bootstrap: bool) -> dict[str, Any]:
     """Paired counts, accuracies, difference and McNemar p; the bootstrap interval only where asked (per
     benchmark: it costs `BOOTSTRAP_RESAMPLES` draws, too many for every subject of every benchmark)."""
     counts = paired_counts([r.correct_a for r in rows], [r.correct_b for r in rows])
@@ -50,23 +52,25 @@ def compare_context(session: Session, query: Mapping[str, str]) -> Context:
     if not page_text.isdigit() or int(page_text) < 1:
         raise InvalidRequestError(f"page must be a positive integer, got {page_text!r}")
     page = int(page_text)
-    model_a, model_b = queries.model_info(get_model(session, a_id)), queries.model_info(get_model(session, b_id))
-    results = queries.latest_results(session, [a_id, b_id])
+    model_a = ModelPublic.model_validate(get_model(session, a_id))
+    model_b = ModelPublic.model_validate(get_model(session, b_id))
+    results = latest_results(session, [a_id, b_id])
     jobs_a = {r.benchmark: r for r in results if r.model_id == a_id}
     jobs_b = {r.benchmark: r for r in results if r.model_id == b_id}
     shared = sorted(set(jobs_a) & set(jobs_b), key=lambda b: BENCHMARKS.index(b) if b in BENCHMARKS else 99)
     pairs = {b: (jobs_a[b].job_id, jobs_b[b].job_id) for b in shared}
     combined = {b for b in shared if jobs_a[b].metric == "combined"}
-    rows = queries.paired_predictions(session, pairs, combined)
-    by_bench: dict[str, list[queries.PairedRow]] = {}
-    by_subject: dict[tuple[str, str], list[queries.PairedRow]] = {}
+    rows = paired_predictions(session, pairs, combined)
+    by_bench: dict[str, list[PairedRow]] = {}
+    by_subject: dict[tuple[str, str], list[PairedRow]] = {}
     for row in rows:
         by_bench.setdefault(row.benchmark, []).append(row)
         by_subject.setdefault((row.benchmark, row.subject), []).append(row)
     benchmarks = []
     for bench in shared:
         entry = {"benchmark": bench, "job_a": pairs[bench][0], "job_b": pairs[bench][1], "metric": jobs_a[bench].metric,
-                 "n_a": jobs_a[bench].n, "n_b": jobs_b[bench].n}
+                 "n_a": jobs_a[bench].n, "n_b": jobs_b[bench].n,
+                 "newer_partial_a": jobs_a[bench].newer_partial, "newer_partial_b": jobs_b[bench].newer_partial}
         entry.update(_stats(by_bench[bench], bootstrap=True) if by_bench.get(bench) else {"n": 0})
         benchmarks.append(entry)
     subjects = [{"benchmark": bench, "subject": subject, **_stats(items, bootstrap=False)}

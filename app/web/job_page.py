@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
 from app.errors import InvalidRequestError, NotFoundError
-from app.queries.jobs import get_job
-from app.web import queries
+from app.queries.jobs import get_job, jobs_with_models
+from app.queries.predictions import list_predictions, prediction_subjects
+from app.queries.results import subject_results
+from app.schemas.jobs import PredictionPublic
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS, load_spec
 
@@ -39,7 +41,7 @@ def _metric(benchmark: str, summary: dict[str, Any] | None) -> str:
     return load_spec(benchmark).metric if benchmark in BENCHMARKS else "first_token"
 
 
-def _prediction(row: Any, combined: bool) -> dict[str, Any]:
+def _prediction(row: PredictionPublic, combined: bool) -> dict[str, Any]:
     scores = sorted(row.scores.items())
     best = max(scores, key=lambda kv: kv[1])[0] if scores else None
     correct = row.correct_combined if combined else row.correct
@@ -50,7 +52,7 @@ def _prediction(row: Any, combined: bool) -> dict[str, Any]:
 
 
 def job_context(session: Session, job_id: int, query: Mapping[str, str]) -> Context:
-    infos = queries.job_infos(session, job_ids=[job_id])
+    infos = jobs_with_models(session, job_ids=[job_id])
     if not infos:
         raise NotFoundError(f"job {job_id} not found")
     job = infos[0]
@@ -63,15 +65,15 @@ def job_context(session: Session, job_id: int, query: Mapping[str, str]) -> Cont
         raise InvalidRequestError(f"result must be one of {', '.join(RESULTS)}, got {result!r}")
     page = _positive_int(query, "page", 1, 10**6)
     per_page = _positive_int(query, "per_page", PER_PAGE, MAX_PER_PAGE)
-    rows, count = queries.page_predictions(session, job_id, combined=metric == "combined", subject=subject,
-                                           correct=None if result is None else result == "right",
-                                           offset=(page - 1) * per_page, limit=per_page)
+    rows, count = list_predictions(session, job_id, combined=metric == "combined", subject=subject,
+                                   correct=None if result is None else result == "right",
+                                   offset=(page - 1) * per_page, limit=per_page)
     pages = max(1, -(-count // per_page))
     filters = {"subject": subject or "", "result": result or "", "per_page": "" if per_page == PER_PAGE else per_page}
     return {"title": f"Job {job.id}", "job": job, "metric": metric, "summary": summary, "record": record,
             "final": job.status in ("succeeded", "failed", "cancelled"),
-            "subject_results": queries.subject_scores(session, [job_id]),
-            "subjects": queries.prediction_subjects(session, job_id),
+            "subject_results": subject_results(session, [job_id]),
+            "subjects": prediction_subjects(session, job_id),
             "filters": filters, "page": page, "pages": pages, "per_page": per_page, "count": count,
             "predictions": [_prediction(r, metric == "combined") for r in rows],
             "api": {"job": f"/api/v1/jobs/{job.id}", "predictions": f"/api/v1/jobs/{job.id}/predictions"}}

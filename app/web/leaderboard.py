@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
 from app.errors import DomainError, InvalidRequestError
-from app.web import queries
+from app.queries.leaderboard import leaderboard
+from app.queries.results import Result
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS, TEMPLATE_IDS
 from evaluators.templates import DEFAULT_TEMPLATE
@@ -65,6 +66,7 @@ class Cell:
     template: str
     metric: str
     title: str
+    newer_partial: Cell | None = None  # a partial run newer than this complete one (never replaces it)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
                              sort=sort, cols=cols, template=template)
 
 
-def _cell(result: queries.Result, metric: str) -> Cell:
+def _cell(result: Result, metric: str) -> Cell:
     value = result.macro_acc if metric == "macro" else result.acc
     expected = f" of {result.expected_n:,}" if result.expected_n is not None else ""
     title = (f"micro {result.acc:.2f}% (95% CI {result.ci_low:.2f}–{result.ci_high:.2f}), "
@@ -116,9 +118,12 @@ def _cell(result: queries.Result, metric: str) -> Cell:
              f"n = {result.n:,}{expected}; {result.template} / {result.metric}")
     if result.partial:
         title += "; PARTIAL run"
+    newer = _cell(result.newer_partial, metric) if result.newer_partial else None
+    if newer is not None:
+        title += f"; a newer partial run (job {newer.job_id}, n = {newer.n:,}) scored {newer.value:.2f}%"
     return Cell(job_id=result.job_id, value=value, acc=result.acc, ci_low=result.ci_low, ci_high=result.ci_high,
                 macro_acc=result.macro_acc, n=result.n, expected_n=result.expected_n, partial=result.partial,
-                template=result.template, metric=result.metric, title=title)
+                template=result.template, metric=result.metric, title=title, newer_partial=newer)
 
 
 def _sort_key(row: Row, column: str) -> tuple[int, Any]:
@@ -143,17 +148,14 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
 
 
 def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
-    models = queries.list_models(session)
+    pattern = re.compile(params.q, re.IGNORECASE) if params.q else None
+    board = leaderboard(session, template=params.template, tag=params.tag, run=params.run,
+                        name_matches=pattern.search if pattern else None)
+    models, chosen = board.models, board.shown
     all_tags = sorted({t for m in models for t in m.tags})
     all_runs = sorted({m.training_run for m in models if m.training_run})
-    pattern = re.compile(params.q, re.IGNORECASE) if params.q else None
-    chosen = [m for m in models
-              if (pattern is None or pattern.search(m.name))
-              and (not params.tag or params.tag in m.tags)
-              and (not params.run or m.training_run == params.run)]
-    results = queries.latest_results(session, [m.id for m in chosen], params.template) if chosen else []
-    by_model: dict[int, dict[str, queries.Result]] = {}
-    for result in results:
+    by_model: dict[int, dict[str, Result]] = {}
+    for result in board.results:
         by_model.setdefault(result.model_id, {})[result.benchmark] = result
     present = [b for b in BENCHMARKS if any(b in cells for cells in by_model.values())]
     columns = [b for b in (params.cols if params.cols is not None else present)]

@@ -7,8 +7,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
+from app.queries.jobs import job_records, jobs_with_models
 from app.queries.models import get_model
-from app.web import queries
+from app.queries.results import latest_results, subject_results
+from app.schemas.jobs import SubjectResultPublic
+from app.schemas.models import ModelPublic
 from app.web.charts import BarInput, bar_chart
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS
@@ -21,13 +24,13 @@ def _order(benchmark: str) -> int:
 
 
 def model_context(session: Session, model_id: int) -> Context:
-    model = queries.model_info(get_model(session, model_id))
-    results = sorted(queries.latest_results(session, [model_id], template=None), key=lambda r: _order(r.benchmark))
-    subjects: dict[int, list[queries.SubjectScore]] = {}
-    for score in queries.subject_scores(session, [r.job_id for r in results]):
+    model = ModelPublic.model_validate(get_model(session, model_id))
+    results = sorted(latest_results(session, [model_id], template=None), key=lambda r: _order(r.benchmark))
+    subjects: dict[int, list[SubjectResultPublic]] = {}
+    for score in subject_results(session, [r.job_id for r in results]):
         subjects.setdefault(score.job_id, []).append(score)
-    jobs = queries.job_infos(session, model_id=model_id)
-    records = queries.job_records(session, [j.id for j in jobs])
+    jobs = jobs_with_models(session, model_id=model_id)
+    records = job_records(session, [j.id for j in jobs])
     return {"title": model.name, "model": model, "results": results,
             "subjects": {r.benchmark: subjects.get(r.job_id, []) for r in results},
             "jobs": jobs, "records": {str(k): v for k, v in records.items()}}

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
-from app.web import queries
+from app.queries.jobs import jobs_with_models
 from app.web.render import Context, respond
 
 router = APIRouter(include_in_schema=False)
@@ -16,8 +16,8 @@ FAILED_SHOWN = 200
 
 
 def queue_context(session: Session) -> Context:
-    active = queries.job_infos(session, statuses=("queued", "running"))
-    failed = queries.job_infos(session, statuses=("failed",), limit=FAILED_SHOWN)
+    active = jobs_with_models(session, statuses=("queued", "running"))
+    failed = jobs_with_models(session, statuses=("failed",), limit=FAILED_SHOWN)
     return {"title": "Queue", "running": [j for j in active if j.status == "running"],
             "queued": sorted((j for j in active if j.status == "queued"), key=lambda j: j.id),
             "failed": failed, "failed_limit": FAILED_SHOWN}

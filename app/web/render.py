@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import BaseModel
 
 from app.errors import DomainError
 
@@ -42,7 +43,10 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """`json.dumps` fallback: dataclasses as their fields (nested ones come back here), datetimes as ISO 8601."""
+    """`json.dumps` fallback: dataclasses and read models (pydantic) as their fields (nested ones come back here),
+    datetimes as ISO 8601."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, (datetime, date)):

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
 from app.errors import InvalidRequestError, NotFoundError
-from app.web import queries
+from app.queries.models import list_models
+from app.queries.results import latest_results, subject_results
 from app.web.charts import PointInput, heat_color, line_chart
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS
@@ -30,25 +31,25 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
     """`heat` picks the benchmark of the per-subject heat map (default: the first one with results)."""
     if x not in X_AXES:
         raise InvalidRequestError(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
-    models = queries.list_models(session, run=name)
+    models = list_models(session, run=name)
     if not models:
         raise NotFoundError(f"training run {name!r} has no registered checkpoints")
     models.sort(key=lambda m: (m.step is None, m.step or 0, m.id))
-    results = queries.latest_results(session, [m.id for m in models])
+    results = latest_results(session, [m.id for m in models])
     by_key = {(r.model_id, r.benchmark): r for r in results}
     benchmarks = sorted({r.benchmark for r in results}, key=_order)
     if heat is not None and heat not in benchmarks:
         raise InvalidRequestError(f"heat must be a benchmark of this run ({', '.join(benchmarks) or 'none'}), "
                                   f"got {heat!r}")
     heat_benchmark = heat or (benchmarks[0] if benchmarks else None)
-    subject_rows = queries.subject_scores(session, [r.job_id for r in results if r.benchmark == heat_benchmark])
+    subject_rows = subject_results(session, [r.job_id for r in results if r.benchmark == heat_benchmark])
     job_bench = {r.job_id: (r.model_id, r.benchmark) for r in results}
     series: dict[str, list[dict[str, Any]]] = {}
     best: dict[str, int] = {}
     for bench in benchmarks:
         points = [{"model_id": m.id, "model": m.name, "step": m.step, "tokens_seen": m.tokens_seen,
                    "job_id": r.job_id, "acc": r.acc, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
-                   "partial": r.partial}
+                   "partial": r.partial, "newer_partial": r.newer_partial}
                   for m in models if (r := by_key.get((m.id, bench))) is not None]
         series[bench] = points
         if points:

@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
-from app.db.models import Job, Model
+from app.db.models import Job, Model, summary_columns
 from app.middleware.response_cache import invalidate as invalidate_cached_pages
 from app.queries.results import store_subject_results
 from evaluators.records import BenchmarkSummary
@@ -135,8 +135,9 @@ def finish_job(session_factory: SessionFactory, job_id: int, owner: str, summary
                record: dict[str, Any], progress: tuple[int, int | None]) -> bool:
     """Store the summary, per-subject rows and record and mark the job succeeded, if the lease is still ours."""
     with session_factory() as session:
+        stored = summary.to_dict()
         result = session.execute(update(Job).where(_owned(job_id, owner)).values(
-            status="succeeded", summary=summary.to_dict(), record=record, finished_at=utcnow(), error=None,
+            status="succeeded", summary=stored, **summary_columns(stored), record=record, finished_at=utcnow(), error=None,
             lease_owner=None, lease_expires_at=None, progress_done=progress[0], progress_total=progress[1]))
         if result.rowcount != 1:
             session.rollback()

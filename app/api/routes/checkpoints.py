@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import SessionDep, SettingsDep, TokenDep
+from app.api.deps import HasherDep, SessionDep, SettingsDep, TokenDep
 from app.schemas.checkpoints import CheckpointCreate, CheckpointPublic
 from app.schemas.errors import error_responses
 from app.schemas.jobs import JobPublic
@@ -18,8 +18,8 @@ router = APIRouter(prefix="/checkpoints", tags=["checkpoints"])
              responses={**error_responses(401, 409),
                         200: {"model": CheckpointPublic, "description": "already registered (same run, step, path)"}})
 def create_checkpoint(body: CheckpointCreate, response: Response, session: SessionDep, settings: SettingsDep,
-                      _token: TokenDep) -> CheckpointPublic:
-    model, jobs, created = register_checkpoint(session, settings, body)
+                      hasher: HasherDep, _token: TokenDep) -> CheckpointPublic:
+    model, jobs, created = register_checkpoint(session, settings, body, hasher=hasher)
     if not created:
         response.status_code = 200
     return CheckpointPublic(model=ModelPublic.model_validate(model), jobs=[JobPublic.model_validate(j) for j in jobs])

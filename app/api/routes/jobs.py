@@ -16,9 +16,7 @@ from app.schemas.jobs import (
     JobPublic,
     JobResultsPublic,
     JobsPublic,
-    PredictionPublic,
     PredictionsPublic,
-    SubjectResultPublic,
 )
 from app.schemas.types import MAX_ID
 from app.services.submission import submit_jobs
@@ -59,9 +57,8 @@ def cancel_job(job_id: int, session: SessionDep, token: TokenDep) -> JobPublic:
 @router.get("/{job_id}/results", response_model=JobResultsPublic)
 def read_results(job_id: int, session: SessionDep) -> JobResultsPublic:
     job = job_queries.get_job(session, job_id)
-    subjects = [SubjectResultPublic.model_validate(r) for r in result_queries.subject_results(session, job_id)]
-    return JobResultsPublic(job_id=job.id, status=job.status, summary=job.summary, subjects=subjects,
-                            record=job.record)
+    return JobResultsPublic(job_id=job.id, status=job.status, summary=job.summary,
+                            subjects=result_queries.subject_results(session, [job_id]), record=job.record)
 
 
 @router.get("/{job_id}/predictions", response_model=PredictionsPublic)
@@ -70,4 +67,4 @@ def read_predictions(job_id: int, session: SessionDep, subject: str | None = Non
     job_queries.get_job(session, job_id)
     rows, count = prediction_queries.list_predictions(session, job_id, subject=subject, correct=correct,
                                                       offset=offset, limit=limit)
-    return PredictionsPublic(data=[PredictionPublic.model_validate(r) for r in rows], count=count)
+    return PredictionsPublic(data=rows, count=count)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.db.base import utcnow
-from app.db.models import Job, Model, PredictionRow, SubjectResult
+from app.db.models import Job, Model, SubjectResult
+from app.queries.predictions import insert_predictions
 from evaluators.aggregate import summarize
 from evaluators.records import Prediction
 
@@ -70,10 +71,7 @@ def add_succeeded_job(session: Session, model_id: int, model: str, benchmark: st
               record={"template": "colossaleval", "prompts_sha256": "ab" * 32, "git_revision": "test"})
     session.add(job)
     session.flush()
-    session.add_all(PredictionRow(job_id=job.id, question_id=p.question_id, subject=p.subject, gold=p.gold,
-                                  pred=p.pred, scores=p.scores, correct=p.correct,
-                                  correct_combined=p.correct_combined, output=p.output, letter=p.letter,
-                                  prompt_sha256=p.prompt_sha256, prompt=p.prompt) for p in predictions)
+    insert_predictions(session, job.id, predictions)
     session.add_all(SubjectResult(job_id=job.id, subject=s.subject, display=s.display, correct=s.accuracy.correct,
                                   n=s.accuracy.n, acc=s.accuracy.acc, stderr=s.accuracy.stderr,
                                   ci_low=s.accuracy.ci_low, ci_high=s.accuracy.ci_high) for s in summary.subjects)

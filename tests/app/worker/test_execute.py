@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import Settings
-from app.db.models import Job, PredictionRow, SubjectResult
+from app.db.models import Job, SubjectResult
 from app.queries.jobs import cancel_job
 from app.queries.predictions import insert_predictions, load_predictions
 from app.schemas.jobs import JobCreate, JobOptions
@@ -42,10 +42,10 @@ def queue(session_factory, settings: Settings, model_path: str, **options) -> in
         return job.id
 
 
-def rows(session_factory, job_id: int) -> tuple[Job, list[PredictionRow], list[SubjectResult]]:  # noqa: ANN001
+def rows(session_factory, job_id: int) -> tuple[Job, list[Prediction], list[SubjectResult]]:  # noqa: ANN001
     with session_factory() as session:
         job = session.get(Job, job_id)
-        predictions = session.query(PredictionRow).filter_by(job_id=job_id).order_by(PredictionRow.question_id).all()
+        predictions = sorted(load_predictions(session, job_id), key=lambda p: p.question_id)
         subjects = session.query(SubjectResult).filter_by(job_id=job_id).all()
         return job, predictions, subjects
 
