@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TypeVar
 
 SAMPLE_FRACTION = 0.10
 SAMPLE_MINIMUM = 5
 SAMPLE_SEED = "cbench-sample-v1"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,8 +53,3 @@ def stratified_sample(benchmark: str, ids_by_subject: Mapping[str, Sequence[str]
         chosen.update(ranked[: sample_size(len(ranked), rule)])
     return frozenset(chosen)
 
-
-def sample_first(items: Sequence[T], sampled: frozenset[str], question_id: Callable[[T], str]) -> list[T]:
-    """`items` reordered: the sampled ones first, then the rest, each part in its original order."""
-    return ([item for item in items if question_id(item) in sampled]
-            + [item for item in items if question_id(item) not in sampled])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluators.sampling import SampleRule, sample_first, sample_size, stratified_sample
+from evaluators.sampling import SampleRule, sample_size, stratified_sample
 
 
 @pytest.mark.parametrize(("population", "expected"), [(140, 14), (141, 15), (57, 6), (30, 5), (3, 3), (1, 1)])
@@ -22,11 +22,6 @@ def test_sample_depends_on_ids_not_on_their_order() -> None:
     assert sample != {f"algebra/{i}" for i in range(10)} | {f"law/{i}" for i in range(5)}  # not the first ones
     assert stratified_sample("mmlu", ids, SampleRule(seed="other")) != sample
     assert stratified_sample("cmmlu", ids) != sample
-
-
-def test_sample_first_keeps_the_order_within_each_part() -> None:
-    items = [f"s/{i}" for i in range(8)]
-    assert sample_first(items, frozenset({"s/5", "s/2"}), str) == ["s/2", "s/5", "s/0", "s/1", "s/3", "s/4", "s/6", "s/7"]
 
 
 @pytest.mark.parametrize(("fraction", "minimum"), [(0.0, 5), (1.5, 5), (0.1, 0)])
