@@ -12,9 +12,11 @@ clipped to [0, 100]. Everything is in percent. Pure Python.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from evaluators.records import Prediction
 from evaluators.statistics import Z95
 
 
@@ -66,3 +68,15 @@ def stratified_estimate(strata: Sequence[Stratum], z: float = Z95) -> Estimate:
     return Estimate(acc=100.0 * mean, stderr=100.0 * se, ci_low=100.0 * max(0.0, mean - z * se),
                     ci_high=100.0 * min(1.0, mean + z * se), n=sum(s.n for s in strata), population=total,
                     subjects=len(strata))
+
+
+def strata_from_predictions(predictions: Iterable[Prediction], sampled: Collection[str],
+                            populations: Mapping[str, int], metric: str) -> list[Stratum]:
+    """Per-subject counts of the sampled predictions under `metric` ("first_token" or "combined")."""
+    n: Counter[str] = Counter()
+    correct: Counter[str] = Counter()
+    for p in predictions:
+        if p.question_id in sampled:
+            n[p.subject] += 1
+            correct[p.subject] += int(p.correct_combined if metric == "combined" else p.correct)
+    return [Stratum(subject=s, population=populations[s], n=n[s], correct=correct[s]) for s in sorted(populations)]
