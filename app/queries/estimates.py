@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Job
 from app.queries.predictions import load_predictions
 from evaluators.catalog import BENCHMARKS, load_spec
 from evaluators.estimates import strata_from_predictions, stratified_estimate
-from evaluators.runner import SampleInfo
+
+if TYPE_CHECKING:
+    from evaluators.runner import SampleInfo
 
 
 def compute_estimate(session: Session, job_id: int, benchmark: str, sample: SampleInfo) -> dict[str, Any]:
@@ -28,3 +31,14 @@ def store_estimate(session: Session, job_id: int, owner: str, estimate: dict[str
                                                     Job.status == "running")).values(estimate=estimate))
     return result.rowcount == 1
 
+
+def running_estimates(session: Session, model_ids: Collection[int],
+                      template: str) -> dict[int, dict[str, dict[str, Any]]]:
+    """model id → benchmark → the newest running job's estimate (with its `job_id`), for jobs with `template`."""
+    query = (select(Job.id, Job.model_id, Job.benchmark, Job.estimate)
+             .where(Job.status == "running", Job.estimate.is_not(None), Job.template == template,
+                    Job.model_id.in_(list(model_ids))).order_by(Job.id))
+    found: dict[int, dict[str, dict[str, Any]]] = {}
+    for job_id, model_id, benchmark, estimate in session.execute(query):
+        found.setdefault(model_id, {})[benchmark] = {**estimate, "job_id": job_id}
+    return found
