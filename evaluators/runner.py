@@ -66,7 +66,7 @@ class RunOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _chunks(items: Sequence[PlannedQuestion], size: int) -> Iterable[list[PlannedQuestion]]:
+def chunk_questions(items: Sequence[PlannedQuestion], size: int) -> Iterable[list[PlannedQuestion]]:
     chunk: list[PlannedQuestion] = []
     for item in items:
         if chunk and (len(chunk) >= size or item.prompt.subject != chunk[-1].prompt.subject):
@@ -97,14 +97,7 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
     plan = build_plan(options.benchmark, options.template, tokenizer, options.data_dir, subjects=options.subjects,
                       limit=options.limit, split=options.split, max_length=options.max_length,
                       max_new_tokens=options.max_new_tokens, reuse_prefix=options.reuse_prefix, generate=generate)
-    rule = options.sample or (SampleRule() if options.sample_only else None)
-    sample = plan_sample(plan, rule) if rule else None
-    if sample is None:
-        parts: list[list[PlannedQuestion]] = [[], list(plan.items)]
-    else:  # the sample first, then (unless sample_only) the rest, each in plan order
-        first = [item for item in plan.items if item.question.id in sample.ids]
-        rest = [] if options.sample_only else [item for item in plan.items if item.question.id not in sample.ids]
-        parts = [first, rest]
+    sample, parts = scoring_order(plan, options)
     total = sum(len(part) for part in parts)
     todo_parts = [[item for item in part if item.question.id not in skip_ids] for part in parts]
     done = total - sum(len(part) for part in todo_parts)
@@ -113,7 +106,7 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
     predictions: list[Prediction] = []
     nan_count, cancelled = 0, False
     for part_index, todo in enumerate(todo_parts):
-        for chunk in _chunks(todo, options.chunk_size):
+        for chunk in chunk_questions(todo, options.chunk_size):
             if should_stop and should_stop():
                 cancelled = True
                 break
@@ -139,6 +132,18 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
                             "n": len(sample.ids), "sample_only": options.sample_only}
     return RunOutcome(predictions=predictions, record=record, cancelled=cancelled,
                       skipped=total - sum(len(part) for part in todo_parts), plan_items=len(plan.items))
+
+
+def scoring_order(plan: Plan, options: RunOptions) -> tuple[SampleInfo | None, list[list[PlannedQuestion]]]:
+    """The sample (if any) and the two parts scored one after the other: [sample, rest] in plan order each;
+    [sample, []] with `sample_only`; [[], everything] without a sample."""
+    rule = options.sample or (SampleRule() if options.sample_only else None)
+    sample = plan_sample(plan, rule) if rule else None
+    if sample is None:
+        return None, [[], list(plan.items)]
+    first = [item for item in plan.items if item.question.id in sample.ids]
+    rest = [] if options.sample_only else [item for item in plan.items if item.question.id not in sample.ids]
+    return sample, [first, rest]
 
 
 def plan_sample(plan: Plan, rule: SampleRule) -> SampleInfo:
