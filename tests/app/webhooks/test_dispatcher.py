@@ -144,3 +144,27 @@ def test_body_is_json_with_a_text_field(session_factory, receiver, dispatcher) -
     [got] = receiver.received
     assert got.headers["Content-Type"] == "application/json"
     assert isinstance(json.loads(got.body)["text"], str)
+
+
+def test_a_failed_job_is_announced_with_its_reason(session_factory, receiver, dispatcher) -> None:  # noqa: ANN001
+    from app.db.models import Job
+    from app.worker.lease import fail_job
+
+    receiver.start()
+    _subscribe(session_factory, receiver.url, ["job.failed"])
+    with session_factory() as session:
+        model = Model(name="broken", path="/models/broken", source="local", tags=[])
+        session.add(model)
+        session.flush()
+        job = Job(model_id=model.id, benchmark="cmmlu", template="colossaleval", config={}, status="running",
+                  lease_owner="w", attempts=1)
+        session.add(job)
+        session.commit()
+        job_id = job.id
+    assert fail_job(session_factory, job_id, "w", "model 'broken' failed to load: no config.json", retry=False,
+                    max_attempts=3) == "failed"
+    assert dispatcher.run_once() == 1
+    [got] = receiver.received
+    assert got.json["event"] == "job.failed" and got.json["data"]["error"].startswith("model 'broken'")
+    assert got.json["text"] == (f"colossal-bench: job {job_id} failed: cmmlu on broken: model 'broken' failed to "
+                                "load: no config.json")
