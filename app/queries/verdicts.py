@@ -4,7 +4,7 @@ previous checkpoint and its best one so far, on the questions both have, and sto
 Baselines per benchmark (same template): `previous` is the nearest earlier step with a succeeded job, `best` the
 earlier checkpoint with the highest headline accuracy (ties: the later step). All of the checkpoint's benchmarks
 are judged again together, so the Holm correction always covers the checkpoint's whole family
-(`evaluators.verdicts`). Statistics are pure; this module only reads predictions and writes rows.
+(`evaluators.verdicts`), and later checkpoints are judged again too (their baselines may have changed). Statistics are pure; this module only reads predictions and writes rows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.db.models import Job, Model, PredictionRow, Verdict
@@ -98,6 +98,19 @@ def judge_checkpoint(session: Session, job_id: int) -> list[Verdict]:
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def later_checkpoint_jobs(session: Session, job_id: int) -> list[int]:
+    """One succeeded job (same template) of every later checkpoint of the job's run: their `previous` or `best`
+    baseline may have changed now that this checkpoint has a result (jobs finish out of step order)."""
+    job = session.get(Job, job_id)
+    model = session.get(Model, job.model_id) if job else None
+    if job is None or model is None or model.training_run is None or model.step is None:
+        return []
+    query = (select(Job.model_id, func.max(Job.id)).join(Model, Model.id == Job.model_id)
+             .where(Model.training_run == model.training_run, Model.step > model.step, Job.status == "succeeded",
+                    Job.template == job.template).group_by(Job.model_id).order_by(Job.model_id))
+    return [newest for _model_id, newest in session.execute(query)]
 
 
 def regressions(rows: Collection[Verdict]) -> dict[str, list[Verdict]]:

@@ -8,8 +8,8 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from app.db.models import Job, Model
-from app.queries.verdicts import judge_checkpoint, regressions
+from app.db.models import Job, Model, Verdict
+from app.queries.verdicts import judge_checkpoint, later_checkpoint_jobs, regressions
 from app.queries.webhooks import enqueue_event
 from app.webhooks.payloads import job_failed_text, job_finished_text, regressed_text
 
@@ -34,13 +34,25 @@ def on_job_finished(session: Session, job_id: int) -> None:
                   {**data, "status": job.status, "sample_only": sample_only, "summary_micro": summary.get("micro"),
                    "complete": summary.get("complete"), "estimate": estimate})
     rows = judge_checkpoint(session, job_id)
+    for later_job in later_checkpoint_jobs(session, job_id):
+        _announce_regressions(session, judge_checkpoint(session, later_job), data)
+    _announce_regressions(session, rows, data)
+
+
+def _announce_regressions(session: Session, rows: list[Verdict], data: dict[str, object]) -> None:
+    """A `checkpoint.regressed` event per regressed benchmark of a checkpoint (a repeat of one is a no-op)."""
+    if not rows:
+        return
+    model = session.get_one(Model, rows[0].model_id)
+    data = {**data, "model_id": model.id, "model": model.name, "step": model.step}
     steps = {m.id: m.step for m in session.query(Model).filter(Model.id.in_({r.baseline_model_id for r in rows}))}
     for benchmark, regressed in regressions(rows).items():  # the event id makes a repeat of one regression a no-op
         details = [{"baseline": r.baseline, "baseline_model_id": r.baseline_model_id,
                     "baseline_step": steps.get(r.baseline_model_id), "baseline_job_id": r.baseline_job_id,
                     "diff": r.diff, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value,
                     "p_adjusted": r.p_adjusted, "n": r.n, "sample": r.sample} for r in regressed]
-        enqueue_event(session, "checkpoint.regressed", f"checkpoint.regressed:{model.id}:{benchmark}:{regressed[0].job_id}",
+        event_id = f"checkpoint.regressed:{model.id}:{benchmark}:{regressed[0].job_id}"
+        enqueue_event(session, "checkpoint.regressed", event_id,
                       regressed_text(model.training_run or "", model.step, benchmark, details),
                       {**data, "benchmark": benchmark, "job_id": regressed[0].job_id, "verdicts": details})
 

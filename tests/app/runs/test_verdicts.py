@@ -90,3 +90,16 @@ def test_models_outside_a_run_get_no_verdicts(client, session_factory, finish) -
     with session_factory() as session:
         assert session.scalars(select(Verdict)).all() == []
     assert client.get("/api/v1/runs/nope").status_code == 404
+
+
+def test_a_late_result_rejudges_later_checkpoints(client, session_factory, checkpoint, finish) -> None:  # noqa: ANN001
+    a, b, c = checkpoint("late", 100), checkpoint("late", 200), checkpoint("late", 300)
+    finish(session_factory, a, "mmlu", range(20), N)
+    finish(session_factory, c, "mmlu", range(50), N)  # step 200 has no result yet: previous is step 100
+    assert _by_key(client.get("/api/v1/runs/late").json()["checkpoints"][2])[("mmlu", "previous")][
+        "baseline_step"] == 100
+    finish(session_factory, b, "mmlu", range(90), N)  # step 200 finishes last
+    third = _by_key(client.get("/api/v1/runs/late").json()["checkpoints"][2])
+    assert third[("mmlu", "previous")]["baseline_step"] == 200
+    assert third[("mmlu", "previous")]["verdict"] == "regressed"
+    assert third[("mmlu", "best")]["baseline_step"] == 200
