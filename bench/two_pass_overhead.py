@@ -1,13 +1,14 @@
 """What scoring the early-estimate sample first costs: one pass in plan order vs sample-then-rest.
 
     python -m bench.two_pass_overhead                      # count on full MMLU + timed subset (CPU, this machine)
-    python -m bench.two_pass_overhead --timed-subjects all # time the whole of MMLU too (a GPU, or a free machine)
+    python -m bench.two_pass_overhead --timed-subjects all # on a GPU: a random 7B shape in bfloat16, full MMLU
 
 1. Counted, full MMLU, no model: the real plan (LLaMA-2 tokenizer, `colossaleval`) is chunked exactly as the run
    loop chunks it (`evaluators.runner.scoring_order` + `chunk_questions`) at the worker's chunk size; each chunk
    runs its subject's few-shot prefix once, so the extra work of two passes is the extra prefix forwards. Printed:
    chunks, prefix forwards, prefix and suffix tokens of each order, and the extra tokens as a share of the whole.
-2. Timed: the CPU model of docs/benchmarks.md (`bench.gpu_eval_check` "small" shape) scores the chosen subjects
+2. Timed: a random model (`bench.gpu_eval_check` shapes: "small" in float32 on CPU, "7b" in bfloat16 on CUDA) scores
+   the chosen subjects
    through `run_benchmark` in both orders, interleaved (order alternating per repeat) so a shared machine's load hits
    both alike; only the time inside the backend's `score` is counted (the plan is built once per run either way).
    Predictions of the two orders must be identical. One JSON line at the end.
@@ -36,6 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timed-subjects", default=DEFAULT_TIMED, help="comma-separated MMLU subjects, or 'all'")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-count", action="store_true", help="only the timed part")
+    parser.add_argument("--shape", choices=sorted(SHAPES), help="model shape (default: 7b on a GPU, small on CPU)")
     add_data_dir_argument(parser)
     return parser.parse_args(argv)
 
@@ -89,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(args.data_dir)
     chunk_size = args.chunk_size or Settings(_env_file=None).worker_chunk_size
     work = Path(tempfile.mkdtemp(prefix="cbench-two-pass-"))
-    model, _ = build_model(SHAPES["small"], torch.device("cpu"), torch.float32, data_dir / "tokenizers" / "llama2",
-                           work / "model")
+    cuda = torch.cuda.is_available()
+    device, dtype = torch.device("cuda" if cuda else "cpu"), torch.bfloat16 if cuda else torch.float32
+    model, _ = build_model(SHAPES[args.shape or ("7b" if cuda else "small")], device, dtype,
+                           data_dir / "tokenizers" / "llama2", work / "model")
     tokenizer = load_tokenizer(str(work / "model"), get_template("colossaleval").tokenizer_policy)  # type: ignore[arg-type]
     report: dict[str, Any] = {"chunk_size": chunk_size}
     one = RunOptions(benchmark="mmlu", data_dir=data_dir, chunk_size=chunk_size)
@@ -108,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"extra prefix tokens of two passes: {extra:,} = {100 * extra / total:.2f}% of all tokens run")
 
     subjects = None if args.timed_subjects == "all" else [s.strip() for s in args.timed_subjects.split(",")]
-    backend = HFBackend(BackendOptions(model_path=str(work / "model"), device="cpu", dtype="float32"), model=model)
+    backend = HFBackend(BackendOptions(model_path=str(work / "model"), device=str(device),
+                                       dtype=str(dtype).removeprefix("torch.")), model=model)
     seconds: dict[str, list[float]] = {"one_pass": [], "two_pass": []}
     predictions: dict[str, dict[str, str]] = {}
     for repeat in range(args.repeats):
