@@ -56,6 +56,10 @@ def test_verdicts_against_previous_and_best(client, session_factory, checkpoint,
     assert v[("cmmlu", "previous")]["verdict"] == "no significant change"
     assert v[("cmmlu", "previous")]["p_value"] == pytest.approx(1.0)
 
+    twin = client.get("/runs/r.json").json()  # the run page's JSON twin carries the same verdicts
+    assert {(v["step"], v["benchmark"], v["baseline"], v["verdict"]) for v in twin["verdicts"]} >= {
+        (300, "mmlu", "previous", "regressed"), (200, "mmlu", "previous", "improved")}
+    assert [row["benchmark"] for row in twin["signal_noise"]] == ["mmlu", "cmmlu"]
     with session_factory() as session:
         assert session.scalar(select(Verdict.sample).where(Verdict.model_id == c).limit(1)) is False
         events = session.scalars(select(WebhookDelivery).where(WebhookDelivery.event == "checkpoint.regressed")).all()
