@@ -33,9 +33,14 @@ def on_job_finished(session: Session, job_id: int) -> None:
                   job_finished_text(job.id, model.name, job.benchmark, summary, estimate, sample_only),
                   {**data, "status": job.status, "sample_only": sample_only, "summary_micro": summary.get("micro"),
                    "complete": summary.get("complete"), "estimate": estimate})
-    rows = judge_checkpoint(session, job_id)
-    for later_job in later_checkpoint_jobs(session, job_id):
-        _announce_regressions(session, judge_checkpoint(session, later_job), data)
+    try:  # verdicts are reads plus statistics until their rows are written: a bug there must not fail the job
+        rows = judge_checkpoint(session, job_id)
+        later = [judge_checkpoint(session, later_job) for later_job in later_checkpoint_jobs(session, job_id)]
+    except (ArithmeticError, KeyError, TypeError, ValueError):
+        log.exception("job %s: checkpoint verdicts not computed", job_id, extra={"job_id": job_id})
+        return
+    for later_rows in later:
+        _announce_regressions(session, later_rows, data)
     _announce_regressions(session, rows, data)
 
 
