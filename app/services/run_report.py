@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequestError, NotFoundError
-from app.queries.runs import (
+from app.queries.run_reports import (
     CheckpointResult,
     RunningEstimate,
     checkpoint_results,
