@@ -27,3 +27,7 @@ class InvalidRequestError(DomainError):
 
 class AuthError(DomainError):
     status_code = 401
+
+
+class ForbiddenError(DomainError):
+    status_code = 403

@@ -4,6 +4,9 @@ Chunks follow subjects (so a subject's prefix KV is computed once per chunk) and
 questions; between chunks the loop checks `should_stop` (cancel, SIGTERM) and passes each chunk's predictions to
 `on_predictions` (the worker commits them). Questions in `skip_ids` (already stored by an earlier attempt) are not
 scored again. Items whose scores come back NaN are re-run with greedy generation for the letter rule (§3.2.5).
+With `sample` set, the seeded stratified sample (`evaluators.sampling`) is scored first and `on_sample_scored` is
+called once all of it is stored (so an early estimate can be published), then the rest; `sample_only` stops after
+the sample. The order is a pure function of the plan, so a resumed job continues in the same order.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from evaluators.catalog import load_spec
 from evaluators.plan import Plan, PlannedQuestion, build_plan
 from evaluators.records import BenchmarkSummary, CandidateScores, Prediction
 from evaluators.run_record import build_record
+from evaluators.sampling import SampleRule, stratified_sample
 from evaluators.scoring import make_prediction
 from evaluators.templates import get_template
 from evaluators.tokenization import TextTokenizer, load_tokenizer
@@ -39,6 +43,17 @@ class RunOptions:
     keep_prompt_text: bool = True
     generate: bool | None = None  # default: when a stored metric needs the greedy output
     chunk_size: int = 512
+    sample: SampleRule | None = None  # score this stratified sample first (early estimate)
+    sample_only: bool = False  # stop after the sample
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """The early-estimate sample of a plan: the sampled ids and every subject's full question count."""
+
+    ids: frozenset[str]
+    populations: dict[str, int]
+    rule: SampleRule
 
 
 @dataclass
@@ -51,7 +66,7 @@ class RunOutcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _chunks(items: Sequence[PlannedQuestion], size: int) -> Iterable[list[PlannedQuestion]]:
+def chunk_questions(items: Sequence[PlannedQuestion], size: int) -> Iterable[list[PlannedQuestion]]:
     chunk: list[PlannedQuestion] = []
     for item in items:
         if chunk and (len(chunk) >= size or item.prompt.subject != chunk[-1].prompt.subject):
@@ -70,7 +85,8 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
                   skip_ids: frozenset[str] | set[str] = frozenset(),
                   on_predictions: Callable[[list[Prediction]], None] | None = None,
                   should_stop: Callable[[], bool] | None = None,
-                  on_progress: Callable[[int, int], None] | None = None) -> RunOutcome:
+                  on_progress: Callable[[int, int], None] | None = None,
+                  on_sample_scored: Callable[[SampleInfo], None] | None = None) -> RunOutcome:
     """Score one benchmark with `backend`; see the module docstring for the callbacks."""
     spec = load_spec(options.benchmark)
     template = get_template(options.template)
@@ -81,31 +97,62 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
     plan = build_plan(options.benchmark, options.template, tokenizer, options.data_dir, subjects=options.subjects,
                       limit=options.limit, split=options.split, max_length=options.max_length,
                       max_new_tokens=options.max_new_tokens, reuse_prefix=options.reuse_prefix, generate=generate)
-    todo = [item for item in plan.items if item.question.id not in skip_ids]
-    total, done = len(plan.items), len(plan.items) - len(todo)
+    sample, parts = scoring_order(plan, options)
+    total = sum(len(part) for part in parts)
+    todo_parts = [[item for item in part if item.question.id not in skip_ids] for part in parts]
+    done = total - sum(len(part) for part in todo_parts)
     if on_progress:
         on_progress(done, total)
     predictions: list[Prediction] = []
     nan_count, cancelled = 0, False
-    for chunk in _chunks(todo, options.chunk_size):
-        if should_stop and should_stop():
-            cancelled = True
+    for part_index, todo in enumerate(todo_parts):
+        for chunk in chunk_questions(todo, options.chunk_size):
+            if should_stop and should_stop():
+                cancelled = True
+                break
+            scored = backend.score([item.request for item in chunk])
+            chunk_predictions, nans = _predictions_for(backend, chunk, scored, spec.metric, options.keep_prompt_text)
+            nan_count += nans
+            predictions.extend(chunk_predictions)
+            if on_predictions:
+                on_predictions(chunk_predictions)
+            done += len(chunk)
+            if on_progress:
+                on_progress(done, total)
+        if cancelled:
             break
-        scored = backend.score([item.request for item in chunk])
-        chunk_predictions, nans = _predictions_for(backend, chunk, scored, spec.metric, options.keep_prompt_text)
-        nan_count += nans
-        predictions.extend(chunk_predictions)
-        if on_predictions:
-            on_predictions(chunk_predictions)
-        done += len(chunk)
-        if on_progress:
-            on_progress(done, total)
+        if part_index == 0 and sample and on_sample_scored:
+            on_sample_scored(sample)
     record = build_record(plan, tokenizer_impl=tokenizer.implementation, tokenizer_sha256=tokenizer.files_sha256,
                           backend_info=backend.info, max_length=options.max_length,
                           max_new_tokens=options.max_new_tokens, limit=options.limit,
                           reuse_prefix=options.reuse_prefix, nan_count=nan_count)
-    return RunOutcome(predictions=predictions, record=record, cancelled=cancelled, skipped=len(plan.items) - len(todo),
-                      plan_items=len(plan.items))
+    if sample:
+        record["sample"] = {"fraction": sample.rule.fraction, "minimum": sample.rule.minimum, "seed": sample.rule.seed,
+                            "n": len(sample.ids), "sample_only": options.sample_only}
+    return RunOutcome(predictions=predictions, record=record, cancelled=cancelled,
+                      skipped=total - sum(len(part) for part in todo_parts), plan_items=len(plan.items))
+
+
+def scoring_order(plan: Plan, options: RunOptions) -> tuple[SampleInfo | None, list[list[PlannedQuestion]]]:
+    """The sample (if any) and the two parts scored one after the other: [sample, rest] in plan order each;
+    [sample, []] with `sample_only`; [[], everything] without a sample."""
+    rule = options.sample or (SampleRule() if options.sample_only else None)
+    sample = plan_sample(plan, rule) if rule else None
+    if sample is None:
+        return None, [[], list(plan.items)]
+    first = [item for item in plan.items if item.question.id in sample.ids]
+    rest = [] if options.sample_only else [item for item in plan.items if item.question.id not in sample.ids]
+    return sample, [first, rest]
+
+
+def plan_sample(plan: Plan, rule: SampleRule) -> SampleInfo:
+    """The stratified sample of `plan`'s questions under `rule`."""
+    ids_by_subject: dict[str, list[str]] = {}
+    for item in plan.items:
+        ids_by_subject.setdefault(item.question.subject, []).append(item.question.id)
+    return SampleInfo(ids=stratified_sample(plan.spec.name, ids_by_subject, rule),
+                      populations={subject: len(ids) for subject, ids in ids_by_subject.items()}, rule=rule)
 
 
 def _predictions_for(backend: Backend, chunk: list[PlannedQuestion], scored: list[CandidateScores], metric: str,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings, get_settings
 from app.db.models import ApiToken
-from app.errors import AuthError
+from app.errors import AuthError, ForbiddenError
 from app.queries.tokens import verify_token
 from app.services.fingerprint import WeightHasher
 
@@ -47,3 +47,12 @@ def get_hasher(request: Request) -> WeightHasher:
 
 
 HasherDep = Annotated[WeightHasher, Depends(get_hasher)]
+
+
+def require_admin(token: TokenDep) -> ApiToken:
+    if not token.admin:
+        raise ForbiddenError("this endpoint needs an admin token (create one with `cbench token create --admin`)")
+    return token
+
+
+AdminTokenDep = Annotated[ApiToken, Depends(require_admin)]

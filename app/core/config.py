@@ -59,6 +59,19 @@ class Settings(BaseSettings):
                             validation_alias=AliasChoices("CBENCH_LOG_FORMAT", "log_format"))
     """`json`: one JSON object per log line (with job_id where there is one); `text`: key=value lines."""
 
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("CBENCH_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"))
+    """How long the dispatcher waits for a webhook receiver's answer before counting the attempt as failed."""
+    webhook_max_attempts: int = Field(
+        10, ge=1, validation_alias=AliasChoices("CBENCH_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"))
+    """Deliveries of one event to one subscription before it is marked failed."""
+    webhook_backoff_seconds: float = Field(
+        5.0, gt=0, validation_alias=AliasChoices("CBENCH_WEBHOOK_BACKOFF_SECONDS", "webhook_backoff_seconds"))
+    """Delay before the first retry of a failed delivery; it doubles with every attempt, up to an hour."""
+    webhook_poll_interval: float = Field(
+        1.0, gt=0, validation_alias=AliasChoices("CBENCH_WEBHOOK_POLL_INTERVAL", "webhook_poll_interval"))
+    """Seconds the dispatcher waits between looks at an empty outbox."""
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str) -> str:

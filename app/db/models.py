@@ -1,4 +1,5 @@
-"""ORM models: models (checkpoints), jobs, per-question predictions, prompts, per-subject results and API tokens.
+"""ORM models: models (checkpoints), jobs, per-question predictions, prompts, per-subject results, API tokens,
+checkpoint verdicts and webhook subscriptions with their outbox.
 
 A job is one (model, benchmark, template, options) evaluation. Its predictions are unique per (job, question), so
 a retried job inserts with "ignore conflicts" and skips what an earlier attempt stored. The job summary is the
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -87,6 +89,7 @@ class Job(Base):
     expected_n: Mapped[int | None] = mapped_column(Integer)
     macro_acc: Mapped[float | None] = mapped_column(Float)
     subject_count: Mapped[int | None] = mapped_column(Integer)
+    estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # early estimate from the stratified sample
 
     model: Mapped[Model] = relationship(back_populates="jobs")
 
@@ -169,3 +172,78 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # may manage webhooks
+
+
+class Verdict(Base):
+    """A checkpoint's benchmark result against one baseline of its run ("previous" or "best" checkpoint)."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("model_id", "benchmark", "template", "baseline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    benchmark: Mapped[str] = mapped_column(String(64))
+    template: Mapped[str] = mapped_column(String(64))
+    baseline: Mapped[str] = mapped_column(String(16))  # "previous" or "best"
+    baseline_model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    baseline_job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    n: Mapped[int] = mapped_column(Integer)  # shared questions
+    only_new: Mapped[int] = mapped_column(Integer)  # right now, wrong at the baseline
+    only_baseline: Mapped[int] = mapped_column(Integer)  # wrong now, right at the baseline
+    diff: Mapped[float] = mapped_column(Float)  # percentage points, new − baseline
+    ci_low: Mapped[float] = mapped_column(Float)  # paired bootstrap 95% interval of `diff`
+    ci_high: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float] = mapped_column(Float)  # exact McNemar
+    p_adjusted: Mapped[float] = mapped_column(Float)  # Holm over the checkpoint's benchmarks
+    verdict: Mapped[str] = mapped_column(String(32))  # improved / regressed / no significant change
+    sample: Mapped[bool] = mapped_column(Boolean)  # judged on the early-estimate sample only
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Webhook(Base):
+    """A subscription: events POSTed to `url`, signed with `secret` (HMAC-SHA256)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(255))  # kept to sign bodies; never returned by the API
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """The outbox: one row per (event, subscription), written in the transaction that caused the event."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),
+                      Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(255))  # idempotency key, also in the body and a header
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON bytes that are signed and sent (utf-8)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending / delivered / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)  # a dispatcher is sending it until then
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebhookAttempt(Base):
+    """The delivery log: every POST a dispatcher made, with the receiver's answer."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None: no answer (refused, timed out)
+    error: Mapped[str | None] = mapped_column(Text)

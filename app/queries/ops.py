@@ -43,7 +43,9 @@ def queue_stats(session: Session) -> QueueStats:
 
 
 def leaderboard_version(session: Session) -> Hashable:
-    """Changes whenever a job succeeds or a model is registered (what the leaderboard shows)."""
+    """Changes whenever a job succeeds, a model is registered or a running job publishes its early estimate (what
+    the leaderboard shows)."""
     succeeded = select(func.count(), func.max(Job.finished_at)).where(Job.status == "succeeded")
     count, finished = session.execute(succeeded).one()
-    return count, str(finished), session.scalar(select(func.max(Model.id)))
+    estimates = select(func.count()).where(Job.status == "running", Job.estimate.is_not(None))  # early estimates
+    return count, str(finished), session.scalar(select(func.max(Model.id))), session.scalar(estimates)

@@ -10,12 +10,13 @@ from app.db.base import utcnow
 from app.db.models import ApiToken
 
 
-def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
-    """Store a new token (hashed) and return it with the plain token, which is never stored."""
+def create_token(session: Session, name: str, *, admin: bool = False) -> tuple[ApiToken, str]:
+    """Store a new token (hashed) and return it with the plain token, which is never stored. An `admin` token may
+    also manage webhook subscriptions."""
     if not name.strip():
         raise ValueError("token name must not be empty")
     key, token = new_token()
-    row = ApiToken(name=name.strip(), key=key, token_hash=hash_token(token))
+    row = ApiToken(name=name.strip(), key=key, token_hash=hash_token(token), admin=admin)
     session.add(row)
     session.flush()
     return row, token

@@ -19,6 +19,20 @@ class JobOptions(BaseModel):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     backend: str = "hf"
     max_length: int = Field(4096, ge=16, le=1_048_576)
+    sample_only: bool = Field(False, description="stop after the early-estimate sample (10% of every subject, at "
+                                                 "least 5): for frequent checkpoints")
+
+
+# the early estimate from the stratified sample, subject-weighted to the full set (percent)
+class EstimatePublic(BaseModel):
+    acc: float
+    stderr: float
+    ci_low: float = Field(description="95% interval, stratified estimator with finite-population correction")
+    ci_high: float
+    n: int = Field(description="questions scored in the sample")
+    population: int = Field(description="questions in the full set (N)")
+    subjects: int
+    metric: str
 
 
 # properties to receive when submitting jobs: one job per benchmark
@@ -47,6 +61,8 @@ class JobPublic(BaseModel):
     created_at: UtcDateTime
     started_at: UtcDateTime | None
     finished_at: UtcDateTime | None
+    estimate: EstimatePublic | None = Field(None, description="early estimate, shown as 'estimate, n of N' until "
+                                                              "the full score replaces it")
 
 
 class JobWithModelPublic(JobPublic):

@@ -16,6 +16,14 @@
     bar.max = total || 1;
     bar.value = total ? job.progress_done : 0;
     document.getElementById("progress-text").textContent = total ? job.progress_done + " / " + total : String(job.progress_done);
+    var estimate = document.getElementById("estimate");
+    if (estimate && job.estimate) {
+      var e = job.estimate;
+      document.getElementById("estimate-acc").textContent = e.acc.toFixed(2) + "%";
+      document.getElementById("estimate-ci").textContent = e.ci_low.toFixed(2) + "–" + e.ci_high.toFixed(2);
+      document.getElementById("estimate-n").textContent = e.n.toLocaleString("en-US") + " of " + e.population.toLocaleString("en-US");
+      estimate.hidden = false;
+    }
     var error = document.getElementById("error");
     error.textContent = job.error || "";
     error.hidden = !job.error;

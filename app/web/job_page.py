@@ -71,6 +71,7 @@ def job_context(session: Session, job_id: int, query: Mapping[str, str]) -> Cont
     pages = max(1, -(-count // per_page))
     filters = {"subject": subject or "", "result": result or "", "per_page": "" if per_page == PER_PAGE else per_page}
     return {"title": f"Job {job.id}", "job": job, "metric": metric, "summary": summary, "record": record,
+            "estimate": stored.estimate,
             "final": job.status in ("succeeded", "failed", "cancelled"),
             "subject_results": subject_results(session, [job_id]),
             "subjects": prediction_subjects(session, job_id),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
 from app.errors import DomainError, InvalidRequestError
+from app.queries.estimates import running_estimates
 from app.queries.leaderboard import leaderboard
 from app.queries.results import Result
 from app.web.render import Context, respond
@@ -166,7 +167,8 @@ def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
         rows.append(Row(model_id=model.id, name=model.name, tags=model.tags, training_run=model.training_run,
                         step=model.step, cells={b: cells.get(b) for b in BENCHMARKS if b in cells or b in columns},
                         avg=sum(complete) / len(complete) if complete else None, avg_over=len(complete)))
-    return {"title": "Leaderboard", "params": asdict(params), "qs": params.as_query(), "benchmarks": list(BENCHMARKS),
+    estimates = running_estimates(session, [m.id for m in chosen], params.template) if chosen else {}
+    return {"title": "Leaderboard", "estimates": estimates, "params": asdict(params), "qs": params.as_query(), "benchmarks": list(BENCHMARKS),
             "templates": list(TEMPLATE_IDS), "present": present, "columns": columns, "tags": all_tags, "runs": all_runs,
             "rows": sort_rows(rows, params.sort), "model_count": len(models)}
 

@@ -4,6 +4,7 @@ map over the checkpoints."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,8 +15,10 @@ from app.api.deps import SessionDep
 from app.errors import InvalidRequestError, NotFoundError
 from app.queries.models import list_models
 from app.queries.results import latest_results, subject_results
+from app.services.run_report import build_run_report
 from app.web.charts import PointInput, heat_color, line_chart
 from app.web.render import Context, respond
+from app.web.verdict_markers import verdict_markers
 from evaluators.catalog import BENCHMARKS
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +63,12 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
         entry = heat_map.setdefault(score.subject, {"display": score.display, "cells": {}})
         entry["cells"][str(model_id)] = {"acc": score.acc, "n": score.n, "ci_low": score.ci_low,
                                          "ci_high": score.ci_high, "job_id": score.job_id}
+    report = build_run_report(session, name)
     return {"title": f"Run {name}", "run": name, "x": x, "x_label": X_AXES[x],
+            "verdicts": [{"model_id": c.model_id, "name": c.name, "step": c.step, **asdict(v)}
+                         for c in report.checkpoints for v in c.verdicts],
+            "signal_noise": [asdict(row) for row in report.signal_noise],
+            "signal_noise_meaning": report.signal_noise_meaning, "noise_checkpoints": report.noise_checkpoints,
             "checkpoints": [{"model_id": m.id, "name": m.name, "step": m.step, "tokens_seen": m.tokens_seen}
                             for m in models],
             "benchmarks": benchmarks, "series": series, "best": best, "heat_benchmark": heat_benchmark,
@@ -81,8 +89,9 @@ def _charts(context: Context) -> Context:
                                      label=f"{p['model']} ({bench})", href=f"/jobs/{p['job_id']}"))
         series[bench] = inputs
     points_by_model = {bench: {p["model_id"]: p for p in points} for bench, points in context["series"].items()}
-    return {"chart": line_chart(series, x_label=context["x_label"]), "skipped": skipped, "heat_color": heat_color,
-            "points_by_model": points_by_model}
+    chart = line_chart(series, x_label=context["x_label"])
+    return {"chart": chart, "skipped": skipped, "heat_color": heat_color, "points_by_model": points_by_model,
+            "markers": verdict_markers(chart, context["verdicts"])}
 
 
 @router.get("/runs/{name:path}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.config import Settings
+from app.queries.estimates import compute_estimate, store_estimate
 from app.queries.predictions import insert_predictions, load_predictions, stored_question_ids
 from app.worker.heartbeat import Heartbeat
 from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, job_status, release_lease
@@ -76,7 +77,8 @@ def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: ob
 def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, owner: str, backends: BackendCache,
          stop: threading.Event, heartbeat: Heartbeat, progress: Progress, device: str | None) -> str:
     from evaluators.backends.base import BackendOptions
-    from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
+    from evaluators.runner import RunOptions, SampleInfo, run_benchmark, summarize_predictions
+    from evaluators.sampling import SampleRule
     from evaluators.templates import get_template
 
     config = job.config
@@ -87,7 +89,8 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     backend = _load_backend(job, backends, config.get("backend") or "hf", options)
     run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
                              subjects=config.get("subjects"), limit=config.get("limit"),
-                             max_length=config.get("max_length") or 4096, chunk_size=settings.worker_chunk_size)
+                             max_length=config.get("max_length") or 4096, chunk_size=settings.worker_chunk_size,
+                             sample=SampleRule(), sample_only=bool(config.get("sample_only")))
     def read_skip_ids() -> frozenset[str]:
         with session_factory() as session:
             return stored_question_ids(session, job.id)
@@ -111,8 +114,16 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
             heartbeat.lost.set()
         return stop.is_set() or heartbeat.lost.is_set()
 
+    def publish_estimate(sample: SampleInfo) -> None:  # the sample is stored: estimate the full score from it
+        def write() -> None:
+            with session_factory() as session:
+                store_estimate(session, job.id, owner, compute_estimate(session, job.id, job.benchmark, sample))
+                session.commit()
+
+        with_db_retry(write, "storing the estimate", job_id=job.id)
+
     outcome = run_benchmark(backend, run_options, skip_ids=skip_ids, on_predictions=store, should_stop=should_stop,
-                            on_progress=on_progress)
+                            on_progress=on_progress, on_sample_scored=publish_estimate)
     if heartbeat.lost.is_set():
         return "lost"
     if outcome.cancelled:

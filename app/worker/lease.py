@@ -21,6 +21,7 @@ from app.db.base import utcnow
 from app.db.models import Job, Model, summary_columns
 from app.middleware.response_cache import invalidate as invalidate_cached_pages
 from app.queries.results import store_subject_results
+from app.webhooks.events import on_job_failed, on_job_finished
 from evaluators.records import BenchmarkSummary
 
 SessionFactory = sessionmaker[Session]
@@ -67,6 +68,7 @@ def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float,
                 session.execute(update(Job).where(Job.id == job_id, _claimable(now)).values(
                     status="failed", finished_at=now, lease_owner=None, lease_expires_at=None,
                     error=f"gave up after {attempts} attempts; last: {reason}"))
+                on_job_failed(session, job_id)
                 session.commit()
                 continue
             values: dict[str, Any] = {"status": "running", "lease_owner": owner, "attempts": Job.attempts + 1,
@@ -127,6 +129,8 @@ def fail_job(session_factory: SessionFactory, job_id: int, owner: str, reason: s
         if status == "failed":
             values["finished_at"] = utcnow()
         result = session.execute(update(Job).where(_owned(job_id, owner)).values(**values))
+        if result.rowcount == 1 and status == "failed":
+            on_job_failed(session, job_id)
         session.commit()
         return status if result.rowcount == 1 else None
 
@@ -143,6 +147,7 @@ def finish_job(session_factory: SessionFactory, job_id: int, owner: str, summary
             session.rollback()
             return False
         store_subject_results(session, job_id, summary)
+        on_job_finished(session, job_id)  # verdicts and webhook events, in the same transaction
         session.commit()
     invalidate_cached_pages()
     return True

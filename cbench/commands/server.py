@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--demo", action="store_true",
                        help="build two small random-init demo models and queue a few MMLU subjects for them")
     serve.add_argument("--device", default=None, help="device for the in-process worker")
+    serve.add_argument("--no-webhooks", action="store_true",
+                       help="do not deliver webhooks from this process (another `cbench serve` does)")
     serve.set_defaults(func=run_serve)
 
     worker = subparsers.add_parser("worker", help="lease and run queued jobs until stopped (SIGTERM: finish batch)")
@@ -40,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     token_commands = token.add_subparsers(dest="token_command", metavar="ACTION")
     create = token_commands.add_parser("create", help="create a token and print it (shown once)")
     create.add_argument("--name", required=True, help="who or what uses the token")
+    create.add_argument("--admin", action="store_true", help="may also manage webhook subscriptions")
     create.set_defaults(func=run_token_create)
 
 
@@ -71,7 +74,7 @@ def run_token_create(args: argparse.Namespace) -> int:
     from app.queries.tokens import create_token
 
     with _session_factory(get_settings())() as session:
-        _row, token = create_token(session, args.name)
+        _row, token = create_token(session, args.name, admin=args.admin)
         session.commit()
     print(token)
     return 0
@@ -106,6 +109,11 @@ def run_serve(args: argparse.Namespace) -> int:
         from app.demo import queue_demo
 
         queue_demo(app.state.session_factory, settings)
+    if not args.no_webhooks:
+        from app.webhooks.dispatcher import Dispatcher
+
+        dispatcher = Dispatcher(app.state.session_factory, settings)
+        threading.Thread(target=dispatcher.run, name="cbench-webhooks", daemon=True).start()
     if not args.no_worker:
         worker = Worker(app.state.session_factory, settings, device=args.device)
         thread = threading.Thread(target=worker.run, name="cbench-worker", daemon=True)

@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("torch")
 
 from evaluators.runner import RunOptions, run_benchmark, summarize_predictions  # noqa: E402
+from evaluators.sampling import SampleRule  # noqa: E402
 from evaluators.tokenization import SentencePieceTokenizer, load_tokenizer  # noqa: E402
 
 SUBJECTS = ["abstract_algebra", "college_physics"]
@@ -83,3 +84,41 @@ def test_batch_encoding_equals_one_by_one(tiny_model, policy):
     tokenizer = load_tokenizer(tiny_model, policy)
     texts = ["Question:  Which of", "题目：下列\\n答案：", "The following are\n\nQuestion: x\nAnswer: ", " lead"]
     assert tokenizer.encode_batch(texts) == [tokenizer.encode(t) for t in texts]
+
+
+def test_sample_then_rest_equals_one_pass(hf_backend, data_dir):
+    """The early-estimate order changes when questions are scored, never what they score."""
+    one_pass = run_benchmark(hf_backend, _options(data_dir, limit=20))
+    seen: list = []
+    two_pass = run_benchmark(hf_backend, _options(data_dir, limit=20, sample=SampleRule(), chunk_size=7),
+                             on_sample_scored=lambda info: seen.append((info, len(chunks))),
+                             on_predictions=(chunks := []).append)
+    info, chunks_before = seen[0]
+    assert len(seen) == 1 and info.populations == {"abstract_algebra": 20, "college_physics": 20}
+    assert len(info.ids) == 10  # 10% of 20 is 2, at least 5 per subject
+    sampled_first = [p.question_id for c in chunks[:chunks_before] for p in c]
+    assert set(sampled_first) == info.ids
+    assert sorted(p.question_id for p in two_pass.predictions) == sorted(p.question_id for p in one_pass.predictions)
+    by_id = {p.question_id: p for p in one_pass.predictions}
+    for p in two_pass.predictions:
+        assert p.pred == by_id[p.question_id].pred
+        assert p.scores == pytest.approx(by_id[p.question_id].scores, abs=1e-4)
+    assert two_pass.record["sample"] == {"fraction": 0.1, "minimum": 5, "seed": "cbench-sample-v1", "n": 10,
+                                         "sample_only": False}
+
+
+def test_resume_keeps_the_sample_first_order(hf_backend, data_dir):
+    options = _options(data_dir, limit=12, sample=SampleRule(), chunk_size=3)
+    uninterrupted = [p.question_id for p in run_benchmark(hf_backend, options).predictions]
+    stored: list[str] = []
+    first = run_benchmark(hf_backend, options, should_stop=lambda: len(stored) >= 4,
+                          on_predictions=lambda chunk: stored.extend(p.question_id for p in chunk))
+    assert first.cancelled
+    second = run_benchmark(hf_backend, options, skip_ids=frozenset(stored))
+    assert stored + [p.question_id for p in second.predictions] == uninterrupted
+
+
+def test_sample_only_stops_after_the_sample(hf_backend, data_dir):
+    outcome = run_benchmark(hf_backend, _options(data_dir, limit=30, sample_only=True))
+    assert len(outcome.predictions) == 10 and outcome.record["sample"]["sample_only"]
+    assert not summarize_predictions("mmlu", outcome.predictions).complete
