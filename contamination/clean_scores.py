@@ -21,6 +21,7 @@ from evaluators.statistics import accuracy, wilson_interval
 @dataclass(frozen=True)
 class CleanSplit:
     questions: int
+    overall: Accuracy | None  # every question (the usual score of these predictions)
     overlapping: Accuracy | None  # None when no question overlaps
     clean: Accuracy | None  # None when every question overlaps
     difference: float | None  # overlapping − clean, percentage points
@@ -58,5 +59,5 @@ def clean_split(correct: Mapping[str, bool], flagged: Iterable[str]) -> CleanSpl
         sd = math.sqrt(mean * (1 - mean) * n_all / (n_all - 1))
         if sd > 0:
             z = (k_dirty / n_dirty - mean) / (sd / math.sqrt(n_dirty))
-    return CleanSplit(questions=n_all, overlapping=over, clean=clean, difference=difference, diff_low=low,
+    return CleanSplit(questions=n_all, overall=accuracy(k_all, n_all) if n_all else None, overlapping=over, clean=clean, difference=difference, diff_low=low,
                       diff_high=high, z_overlap=z)
