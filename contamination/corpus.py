@@ -73,7 +73,7 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[CorpusFile]:
     return unique
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: str | Path, chunk: int = 1 << 18) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(chunk):

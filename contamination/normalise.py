@@ -1,7 +1,8 @@
 """The one normalisation applied to corpus text and benchmark text alike, and the choice of n per script.
 
 Steps: Unicode NFKC (full-width letters, digits and punctuation become their ASCII forms), lower case, option
-labels removed (`A.`, `(B)`, `C)`, `D、`, `A：` standing alone), then the text is cut into units: every CJK character
+labels removed (`A.`, `(B)`, `C)`, `D、`, `A：` standing alone) and answer markers removed (`Answer:`, `正确答案`,
+`答案`: a corpus page that writes "Answer: <text>" after a question still matches question + answer), then the text is cut into units: every CJK character
 is one unit and every run of letters/digits of any other script is one unit (a word); punctuation, symbols and
 whitespace only separate units. So a question re-typed with other spacing, case, punctuation, line breaks or
 option labelling gives the same units as the original.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-NORMALISATION = "nfkc-lower-nolabels-units-v1"
+NORMALISATION = "nfkc-lower-nolabels-noanswer-units-v1"
 N_LATIN = 13
 N_CJK = 13
 CJK_SHARE = 0.2  # a corpus document gets n-grams of a script when at least this share of its units is of it
@@ -37,9 +38,12 @@ _CJK_CHAR = re.compile(rf"[{_CJK_RANGES}]")
 _LABEL = re.compile(rf"(?<![^\W_{_CJK_RANGES}])(?:\(\s*[a-h]\s*\)|[a-h]\s*[.)、:：])")
 
 
+_ANSWER = re.compile(r"(?:the\s+)?(?:correct\s+)?answers?\s*:|正确答案|答案")
+
+
 def normalise(text: str) -> str:
-    """NFKC, lower case and option labels removed (the string the units are cut from)."""
-    return _LABEL.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    """NFKC, lower case, answer markers and option labels removed (the string the units are cut from)."""
+    return _LABEL.sub(" ", _ANSWER.sub(" ", unicodedata.normalize("NFKC", text).lower()))
 
 
 def units(text: str) -> list[str]:
