@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help="check benchmarks against an index and store the result")
     check.add_argument("--index", required=True, help="index directory")
     check.add_argument("--benchmarks", required=True, help="comma-separated: mmlu,cmmlu,agieval,gaokao,ceval")
+    check.add_argument("--subjects", default=None, help="comma-separated subjects (default: all scored subjects)")
     check.add_argument("--split", default=None, help="split to check (default: each benchmark's scored split)")
     check.add_argument("--data-dir", default=None, help="benchmark files (default: CBENCH_DATA_DIR)")
     check.add_argument("--output", default=None, help="also write the full report (with every hit) as JSON")
@@ -72,19 +73,27 @@ def run_check(args: argparse.Namespace) -> int:
     from app.core.config import get_settings
     from contamination.check import FIELDS, check_questions, load_benchmark
     from contamination.index import IndexReader
-    from evaluators.catalog import BENCHMARKS
+    from evaluators.catalog import BENCHMARKS, scored_subjects
 
     benchmarks = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
     unknown = [b for b in benchmarks if b not in BENCHMARKS]
     if not benchmarks or unknown:
         raise ValueError(f"--benchmarks: unknown {', '.join(unknown) or '(none given)'}; valid: {', '.join(BENCHMARKS)}")
+    subjects = [s.strip() for s in args.subjects.split(",") if s.strip()] if args.subjects else None
+    if subjects is not None:
+        from evaluators.catalog import validate_request
+
+        validate_request(benchmarks, "colossaleval", subjects)  # every subject belongs to one of the benchmarks
     settings = get_settings()
     data_dir = args.data_dir or str(settings.data_dir)
     reader = IndexReader(args.index)
     manifest = reader.manifest
     results = []
     for bench in benchmarks:
-        split, questions = load_benchmark(bench, data_dir, args.split)
+        own = None if subjects is None else [s for s in subjects if s in scored_subjects(bench)]
+        if own == []:
+            raise ValueError(f"--subjects: none of them is a subject of {bench}")
+        split, questions = load_benchmark(bench, data_dir, args.split, own)
         result = check_questions(reader, bench, split, questions)
         results.append(result)
         print(f"{bench} ({split}): {result.questions} questions; overlapping: "
