@@ -61,8 +61,9 @@ def field_units(question: Question) -> dict[str, tuple[list[str], int]]:
     """Per field: its normalised units and the first window that counts (0 except for question_answer)."""
     stem = units(f"{question.passage} {question.question}")
     fields = {"question": (stem, 0), "options": (units(" ".join(question.options)), 0)}
-    if question.gold and question.gold in question.letters:
-        answer = units(question.options[question.letters.index(question.gold)])
+    gold = question.letters.index(question.gold) if question.gold in question.letters else len(question.options)
+    if question.gold and gold < len(question.options):  # GAOKAO items can have letters without option texts
+        answer = units(question.options[gold])
         combined = stem + answer
         fields["question_answer"] = (combined, max(0, len(stem) - query_n(combined) + 1))
     return fields

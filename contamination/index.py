@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -138,33 +138,40 @@ class _ShardWriter:
         self.buffered = 0
 
 
-class _Batch:
-    """Unit hashes of several documents laid end to end, per n, turned into windows when the batch is full."""
+def ngram_batches(file: CorpusFile, read: ReadOptions, budget: Budget,
+                  counter: list[int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(hashes, document locations) of the file's n-grams, a batch of at most `budget.batch_units` units at a time;
+    `counter[0]` counts the documents read."""
+    hasher = UnitHasher(budget.cache_entries)
+    decoder = PreparedDecoder(read.tokenizer or "") if file.kind == "prepared" else None
+    parts: dict[int, list[np.ndarray]] = {}
+    locations: dict[int, list[int]] = {}
+    size = 0
 
-    def __init__(self, writer: _ShardWriter, budget: Budget) -> None:
-        self.writer, self.budget = writer, budget
-        self.parts: dict[int, list[np.ndarray]] = {}
-        self.locations: dict[int, list[int]] = {}
-        self.units = 0
-
-    def add(self, location: int, unit_hashes: np.ndarray, ns: Sequence[int]) -> None:
-        for n in ns:
-            if len(unit_hashes) >= n:
-                self.parts.setdefault(n, []).append(unit_hashes)
-                self.locations.setdefault(n, []).append(location)
-                self.units += len(unit_hashes)
-        if self.units >= self.budget.batch_units:
-            self.flush()
-
-    def flush(self) -> None:
-        for n, parts in self.parts.items():
-            lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    def flush() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for n, arrays in parts.items():
+            lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
             starts = np.concatenate([[0], np.cumsum(lengths)])
-            hashes, document = batch_window_hashes(np.concatenate(parts), starts, n)
-            self.writer.add(hashes, np.asarray(self.locations[n], dtype=np.uint64)[document])
-        self.parts.clear()
-        self.locations.clear()
-        self.units = 0
+            hashes, document = batch_window_hashes(np.concatenate(arrays), starts, n)
+            yield hashes, np.asarray(locations[n], dtype=np.uint64)[document]
+        parts.clear()
+        locations.clear()
+
+    for location, text in iter_documents(file, read, decoder):
+        if counter is not None:
+            counter[0] += 1
+        text_units = units(text)
+        unit_hashes = None
+        for n in corpus_ns(text_units):
+            if len(text_units) >= n:
+                unit_hashes = hasher.hashes(text_units) if unit_hashes is None else unit_hashes
+                parts.setdefault(n, []).append(unit_hashes)
+                locations.setdefault(n, []).append(location)
+                size += len(text_units)
+        if size >= budget.batch_units:
+            yield from flush()
+            size = 0
+    yield from flush()
 
 
 def index_file(file: CorpusFile, index_dir: str, memory_bytes: float, read: ReadOptions,
@@ -183,20 +190,12 @@ def index_file(file: CorpusFile, index_dir: str, memory_bytes: float, read: Read
         shutil.rmtree(directory)  # an interrupted or outdated build of this file
     directory.mkdir(parents=True)
     budget = Budget.of(memory_bytes)
-    hasher = UnitHasher(budget.cache_entries)
     writer = _ShardWriter(directory, budget)
-    batch = _Batch(writer, budget)
-    decoder = PreparedDecoder(read.tokenizer or "") if file.kind == "prepared" else None
-    documents = 0
-    for location, text in iter_documents(file, read, decoder):
-        documents += 1
-        text_units = units(text)
-        ns = corpus_ns(text_units)
-        if ns:
-            batch.add(location, hasher.hashes(text_units), ns)
-    batch.flush()
+    documents = [0]
+    for hashes, locations in ngram_batches(file, read, budget, documents):
+        writer.add(hashes, locations)
     writer.flush()
-    result = FileResult(path=file.path, kind=file.kind, sha256=sha, bytes=size, key=key, documents=documents,
+    result = FileResult(path=file.path, kind=file.kind, sha256=sha, bytes=size, key=key, documents=documents[0],
                         ngrams=writer.ngrams, shards=writer.shards)
     tmp = directory / (DONE + ".tmp")
     tmp.write_text(json.dumps({"sha256": sha, "parameters": params, "result": asdict(result)}), encoding="utf-8")
