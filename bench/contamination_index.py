@@ -7,6 +7,7 @@ locations directly, the Bloom filter answers "maybe" and needs a second pass ove
 
     .venv/bin/python -m bench.contamination_index --sizes-mb 32,64,128 --memory-mb 256
     .venv/bin/python -m bench.contamination_index --sizes-mb 8 --memory-mb 64      # quick
+    .venv/bin/python -m bench.contamination_index --sizes-mb 128 --memory-mb 64 --structures sorted   # the cap
 
 The corpus is generated (Zipf-distributed pseudo-words, 25% of documents Chinese characters) with 50 real
 questions of each benchmark planted in it, so every structure has true hits to find; nothing is written to the
@@ -96,6 +97,7 @@ def worker(args: argparse.Namespace) -> dict:
     if args.worker == "sorted":
         manifest = build_index(args.files, args.output, BuildOptions(memory_mb=args.memory_mb, workers=args.workers))
         out["build_s"] = time.perf_counter() - started
+        out["build_peak_rss_mb"] = peak_rss_mb()  # before the lookup maps the shards
         out["ngrams"] = manifest["ngrams"]
         out["bytes"] = sum(p.stat().st_size for p in Path(args.output).rglob("*.npy"))
         t = time.perf_counter()
@@ -108,6 +110,7 @@ def worker(args: argparse.Namespace) -> dict:
             for hashes, _loc in ngram_batches(file, ReadOptions(), budget):
                 bloom.add(hashes)
         out["build_s"] = time.perf_counter() - started
+        out["build_peak_rss_mb"] = peak_rss_mb()
         out["bytes"] = bloom.nbytes
         t = time.perf_counter()
         maybe = queries[bloom.contains(queries)]
@@ -121,6 +124,7 @@ def worker(args: argparse.Namespace) -> dict:
             for hashes, _loc in ngram_batches(file, ReadOptions(), budget):
                 seen.update(hashes.tolist())
         out["build_s"] = time.perf_counter() - started
+        out["build_peak_rss_mb"] = peak_rss_mb()
         out["bytes"] = None
         t = time.perf_counter()
         out["hits"] = sum(1 for q in queries.tolist() if q in seen)
@@ -155,6 +159,7 @@ def main() -> None:
     parser.add_argument("--sizes-mb", default="32,64,128")
     parser.add_argument("--memory-mb", type=float, default=256.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--structures", default="sorted,bloom,set", help="which of sorted, bloom, set to run")
     parser.add_argument("--set-up-to-mb", type=int, default=32, help="the Python set only up to this corpus size")
     parser.add_argument("--worker", choices=("sorted", "bloom", "set", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--files", nargs="*", type=Path, help=argparse.SUPPRESS)
@@ -179,23 +184,26 @@ def main() -> None:
         baseline = json.loads(subprocess.run([sys.executable, "-m", "bench.contamination_index", "--worker",
                                               "baseline"], capture_output=True, text=True, check=True).stdout)
         print(f"interpreter + numpy + contamination imported: {baseline['peak_rss_mb']:.0f} MB resident")
-        print("size_mb structure build_s MB/s peak_rss_mb bytes/corpus_byte check_s hits extra")
+        print("size_mb structure build_s MB/s build_peak_mb peak_mb bytes/corpus_byte check_s hits extra")
+        structures = args.structures.split(",")
         for size in (int(s) for s in args.sizes_mb.split(",")):
             corpus = root / f"corpus-{size}"
             corpus.mkdir()
             files = make_corpus(corpus, size, args.data_dir)
             actual = sum(f.stat().st_size for f in files) / 2**20
             rows = [run_worker("sorted", files, root / f"sorted-{size}", queries, args.memory_mb, args.workers)]
-            rows.append(run_worker("bloom", files, root / f"bloom-{size}", queries, args.memory_mb, 1,
-                                   expected=rows[0]["ngrams"]))
-            if size <= args.set_up_to_mb:
+            if "bloom" in structures:
+                rows.append(run_worker("bloom", files, root / f"bloom-{size}", queries, args.memory_mb, 1,
+                                       expected=rows[0]["ngrams"]))
+            if "set" in structures and size <= args.set_up_to_mb:
                 rows.append(run_worker("set", files, root / f"set-{size}", queries, args.memory_mb, 1))
             for r in rows:
                 ratio = f"{r['bytes'] / (actual * 2**20):.2f}" if r["bytes"] else "-"
                 extra = (f"candidates={r['candidates']} filter_s={r['filter_s']:.3f}" if "candidates" in r
                          else f"ngrams={r.get('ngrams', '-')}")
                 print(f"{actual:7.1f} {r['structure']:9} {r['build_s']:7.1f} {actual / r['build_s']:5.2f} "
-                      f"{r['peak_rss_mb']:11.0f} {ratio:>17} {r['check_s']:7.2f} {r['hits']:5} {extra}", flush=True)
+                      f"{r['build_peak_rss_mb']:13.0f} {r['peak_rss_mb']:7.0f} {ratio:>17} {r['check_s']:7.2f} "
+                      f"{r['hits']:5} {extra}", flush=True)
             for path in files:
                 path.unlink()
 
