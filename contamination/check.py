@@ -132,6 +132,7 @@ def check_questions(reader: IndexReader, benchmark: str, split: str, questions: 
     verifier = _Verifier(reader.files, read, hasher)
     hits: list[Hit] = []
     per_entry: dict[int, int] = {}
+    reported: set[tuple[int, str]] = set()  # (field entry, n-gram): the same n-gram found in another shard
     for match in sorted(reader.lookup(queries), key=lambda m: (m.query, m.file, m.location)):
         entry = int(owner[match.query])
         if per_entry.get(entry, 0) >= MAX_HITS_PER_FIELD:
@@ -140,8 +141,9 @@ def check_questions(reader: IndexReader, benchmark: str, split: str, questions: 
         text = verifier.ngram(match.file, match.location, n, int(queries[match.query]))
         if text is None:
             continue
-        if any(h.question_id == question.id and h.field == name and h.ngram == text for h in hits[-8:]):
-            continue  # the same n-gram found in another shard
+        if (entry, text) in reported:
+            continue
+        reported.add((entry, text))
         per_entry[entry] = per_entry.get(entry, 0) + 1
         hits.append(Hit(question.id, question.subject, name, text, reader.files[match.file].path, match.location))
     flagged: dict[str, list[str]] = {}

@@ -256,7 +256,7 @@ def build_index(inputs: Sequence[str | Path], output: str | Path, options: Build
         "tokenizer": {"path": str(Path(options.read.tokenizer).resolve()), "sha256": params["tokenizer_sha256"]}
         if options.read.tokenizer else None,
         "structure": "sorted uint64 n-gram hashes per shard, binary search, exact verification against the corpus",
-        "files": [asdict(r) | {"skipped": r.skipped} for r in done],
+        "files": [asdict(r) for r in done],
         "documents": sum(r.documents for r in done),
         "bytes": sum(r.bytes for r in done),
         "ngrams": sum(r.ngrams for r in done),
