@@ -10,6 +10,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY cbench ./cbench
 COPY evaluators ./evaluators
+COPY contamination ./contamination
 COPY datasets ./datasets
 COPY migrations ./migrations
 COPY alembic.ini ./

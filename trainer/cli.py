@@ -47,7 +47,8 @@ def cmd_init_model(ns: argparse.Namespace) -> int:
 def cmd_prepare(ns: argparse.Namespace) -> int:
     from trainer.prepare import prepare
 
-    manifest = prepare(ns.input, ns.tokenizer, ns.output, max_length=ns.max_length, bins=ns.bins, seed=ns.seed)
+    manifest = prepare(ns.input, ns.tokenizer, ns.output, max_length=ns.max_length, bins=ns.bins, seed=ns.seed,
+                       contamination_index=not ns.no_contamination_index, index_memory_mb=ns.index_memory_mb)
     for sub in manifest["sub_datasets"]:
         print(f"{sub['path']}: {sub['documents']} documents, {sub['tokens']} tokens "
               f"({sub['truncated_tokens']} cut by max_length)")
@@ -57,6 +58,9 @@ def cmd_prepare(ns: argparse.Namespace) -> int:
     print(f"total: {manifest['documents']} documents -> {manifest['sequences']} sequences of <= "
           f"{manifest['max_length']} tokens, {manifest['tokens']} tokens, packing efficiency "
           f"{manifest['packing_efficiency']:.3f}")
+    if "contamination_index" in manifest:
+        print(f"contamination index {manifest['contamination_index']['id']} "
+              f"({manifest['contamination_index']['ngrams']} n-grams) in {ns.output}/contamination-index")
     return 0
 
 
@@ -118,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=4096)
     p.add_argument("--bins", type=int, default=10, help="percentage bins per sub-dataset (= buckets)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-contamination-index", action="store_true",
+                   help="skip building the contamination index of the prepared data (contamination-index/)")
+    p.add_argument("--index-memory-mb", type=float, default=512.0, help="memory cap of the index build")
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("run", help="train (launch with torchrun or colossalai run)")

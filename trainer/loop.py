@@ -162,7 +162,8 @@ def setup(args: TrainArgs) -> Session:
     manifest = dataset.manifest
     data_summary = {"path": str(Path(args.data).resolve()), "tokenizer_hash": manifest["tokenizer_hash"],
                     "max_length": manifest["max_length"], "tokens": manifest["tokens"],
-                    "sequences": manifest["sequences"], "buckets": [b["file"] for b in manifest["buckets"]]}
+                    "sequences": manifest["sequences"], "buckets": [b["file"] for b in manifest["buckets"]],
+                    "contamination_index": (manifest.get("contamination_index") or {}).get("id")}
     return Session(args, booster, model, optimizer, scheduler, loader, sampler, dataset, rank, dist.get_world_size(),
                    cuda, attn, start_dir, steps_per_epoch, total, warmup, running, base_model, data_summary)
 

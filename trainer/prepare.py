@@ -3,7 +3,9 @@
 Every input path (a .jsonl file, or a directory whose *.jsonl files are read in sorted order) is one sub-dataset.
 Each is tokenized with SentencePiece, cut into percentage bins, and bin k of every sub-dataset is sorted and packed
 into bucket k (`bucket-0000k.jsonl`, one `{"input_ids", "labels"}` per line, seeded shuffle). `manifest.json` stores
-max_length, the tokenizer hash and the token accounting the trainer checks before it starts.
+max_length, the tokenizer hash and the token accounting the trainer checks before it starts, and the id of the
+contamination index built from the prepared data itself (`contamination-index/`, decoded with the tokenizer), which
+the run's checkpoints carry when they register.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from trainer.vocab import load_processor, tokenizer_hash
 
 MANIFEST = "manifest.json"
 FORMAT = "cbench-packed-v1"
+INDEX_DIR = "contamination-index"
 
 
 @dataclass
@@ -85,7 +88,7 @@ def tokenize_sub_dataset(path: Path, processor, max_length: int, bins: int) -> S
 
 
 def prepare(inputs: list[str | Path], tokenizer_dir: str | Path, output_dir: str | Path, *, max_length: int = 4096,
-            bins: int = 10, seed: int = 42) -> dict:
+            bins: int = 10, seed: int = 42, contamination_index: bool = True, index_memory_mb: float = 512.0) -> dict:
     """Tokenize, bin, pack and write; returns the manifest (also written to `output_dir/manifest.json`)."""
     if not inputs:
         raise ValueError("give at least one input (--input)")
@@ -126,6 +129,14 @@ def prepare(inputs: list[str | Path], tokenizer_dir: str | Path, output_dir: str
         "packing_efficiency": total_tokens / (total_sequences * max_length) if total_sequences else 0.0,
     }
     (output / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if contamination_index:
+        from contamination.corpus import ReadOptions
+        from contamination.index import BuildOptions, build_index
+
+        index = build_index([output], output / INDEX_DIR, BuildOptions(
+            memory_mb=index_memory_mb, read=ReadOptions(tokenizer=str(Path(tokenizer_dir) / "tokenizer.model"))))
+        manifest["contamination_index"] = {"id": index["id"], "path": INDEX_DIR, "ngrams": index["ngrams"]}
+        (output / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
 
 

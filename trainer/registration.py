@@ -55,6 +55,7 @@ def registration_body(checkpoint_dir: str | Path, run: str, request: EvalRequest
         "template": request.template,
         "options": {"limit": request.limit, "subjects": list(request.subjects) if request.subjects else None},
         "tags": list(request.tags),
+        "contamination_index": (sidecar.get("data_manifest") or {}).get("contamination_index"),  # of --data
     }
 
 

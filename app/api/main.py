@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import checkpoints, health, jobs, leaderboard, models, runs, webhooks
+from app.api.routes import checkpoints, contamination, health, jobs, leaderboard, models, runs, webhooks
 from app.schemas.errors import error_responses
 
 api_router = APIRouter(prefix="/api/v1", responses=error_responses(404, 413, 422))
-for module in (models, jobs, leaderboard, checkpoints, runs, webhooks, health):
+for module in (models, jobs, leaderboard, checkpoints, runs, webhooks, contamination, health):
     api_router.include_router(module.router)

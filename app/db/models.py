@@ -1,5 +1,5 @@
 """ORM models: models (checkpoints), jobs, per-question predictions, prompts, per-subject results, API tokens,
-checkpoint verdicts and webhook subscriptions with their outbox.
+checkpoint verdicts, webhook subscriptions with their outbox, and contamination indexes, checks and hits.
 
 A job is one (model, benchmark, template, options) evaluation. Its predictions are unique per (job, question), so
 a retried job inserts with "ignore conflicts" and skips what an earlier attempt stored. The job summary is the
@@ -52,6 +52,7 @@ class Model(Base):
     step: Mapped[int | None] = mapped_column(BigInteger)
     tokens_seen: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    contamination_index: Mapped[str | None] = mapped_column(String(32), index=True)  # id of its corpus's index
 
     jobs: Mapped[list[Job]] = relationship(back_populates="model")
 
@@ -247,3 +248,58 @@ class WebhookAttempt(Base):
     attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     status_code: Mapped[int | None] = mapped_column(Integer)  # None: no answer (refused, timed out)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ContaminationIndex(Base):
+    """An n-gram overlap index of a training corpus (`cbench contamination index`), known by its content id."""
+
+    __tablename__ = "contamination_indexes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    index_id: Mapped[str] = mapped_column(String(32), unique=True)  # manifest id: parameters + file sha256s
+    path: Mapped[str] = mapped_column(String(1024))
+    normalisation: Mapped[str] = mapped_column(String(64))
+    n_latin: Mapped[int] = mapped_column(Integer)
+    n_cjk: Mapped[int] = mapped_column(Integer)
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # path, kind, sha256, bytes, documents, ngrams
+    documents: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    ngrams: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    checks: Mapped[list[ContaminationCheck]] = relationship(back_populates="index")
+
+
+class ContaminationCheck(Base):
+    """One benchmark checked against one index: per-subject overlap counts and the reproducibility record."""
+
+    __tablename__ = "contamination_checks"
+    __table_args__ = (Index("ix_contamination_checks_index_benchmark", "index_pk", "benchmark"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    index_pk: Mapped[int] = mapped_column(ForeignKey("contamination_indexes.id", ondelete="CASCADE"))
+    benchmark: Mapped[str] = mapped_column(String(64))
+    split: Mapped[str] = mapped_column(String(32))
+    questions: Mapped[int] = mapped_column(Integer)
+    totals: Mapped[dict[str, int]] = mapped_column(JSON)  # field -> overlapping questions, and "any_field"
+    subjects: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # contamination.check.SubjectOverlap as dicts
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    index: Mapped[ContaminationIndex] = relationship(back_populates="checks")
+
+
+class ContaminationHit(Base):
+    """A verified n-gram of one question field found in the corpus, and where."""
+
+    __tablename__ = "contamination_hits"
+    __table_args__ = (Index("ix_contamination_hits_check_question", "check_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("contamination_checks.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(32))
+    ngram: Mapped[str] = mapped_column(Text)
+    file: Mapped[str] = mapped_column(String(1024))
+    location: Mapped[int] = mapped_column(BigInteger)

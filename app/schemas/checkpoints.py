@@ -19,6 +19,8 @@ class CheckpointCreate(BaseModel):
     template: str = "colossaleval"
     options: JobOptions = Field(default_factory=JobOptions)
     tags: list[str] = Field(default_factory=list)
+    contamination_index: str | None = Field(None, pattern="^[0-9a-f]{16}$",
+                                            description="id of the contamination index of the training corpus")
 
 
 class CheckpointPublic(BaseModel):

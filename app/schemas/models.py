@@ -38,6 +38,7 @@ class ModelPublic(BaseModel):
     step: int | None
     tokens_seen: int | None
     created_at: UtcDateTime
+    contamination_index: str | None = None  # id of the index of the corpus it was trained on
 
 
 class ModelsPublic(BaseModel):

@@ -96,6 +96,7 @@ def register_checkpoint(session: Session, settings: Settings, body: CheckpointCr
     model = register_model(session, settings, ModelCreate(
         name=name, path=body.path, tags=body.tags, training_run=body.run, step=body.step,
         tokens_seen=body.tokens_seen), hasher=hasher)
+    model.contamination_index = body.contamination_index
     jobs = [job_queries.create_job(session, model_id=model.id, benchmark=b, template=body.template,
                                    config=body.options.model_dump()) for b in body.benchmarks]
     return model, jobs, True

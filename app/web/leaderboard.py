@@ -1,7 +1,8 @@
 """The leaderboard page `/`, its JSON twin `/leaderboard.json` and CSV export `/leaderboard.csv`.
 
 One row per model, one column per benchmark (newest succeeded job) plus the average over the shown columns.
-The view state lives in the query string: `q` (regex on the name), `tag`, `run`, `metric` (micro|macro),
+The view state lives in the query string: `q` (regex on the name), `tag`, `run`, `metric` (micro|macro|clean:
+the accuracy on the questions a contamination check did not flag, where the model's corpus was checked),
 `sort` (a column, `-` prefix for descending) and `cols` (comma-separated benchmarks to show).
 """
 
@@ -20,16 +21,18 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
 from app.errors import DomainError, InvalidRequestError
+from app.queries.contamination import clean_scores
 from app.queries.estimates import running_estimates
 from app.queries.leaderboard import leaderboard
 from app.queries.results import Result
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS, TEMPLATE_IDS
+from evaluators.records import Accuracy
 from evaluators.templates import DEFAULT_TEMPLATE
 
 router = APIRouter(include_in_schema=False)
 
-METRICS = ("micro", "macro")
+METRICS = ("micro", "macro", "clean")
 FIXED_SORTS = ("name", "avg", "step")
 
 
@@ -111,14 +114,19 @@ def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
                              sort=sort, cols=cols, template=template)
 
 
-def _cell(result: Result, metric: str) -> Cell:
+def _cell(result: Result, metric: str, clean: Accuracy | None = None) -> Cell:
     value = result.macro_acc if metric == "macro" else result.acc
+    if metric == "clean" and clean is not None:
+        value = clean.acc
     expected = f" of {result.expected_n:,}" if result.expected_n is not None else ""
     title = (f"micro {result.acc:.2f}% (95% CI {result.ci_low:.2f}–{result.ci_high:.2f}), "
              f"macro {result.macro_acc:.2f}% over {result.subject_count} subjects; "
              f"n = {result.n:,}{expected}; {result.template} / {result.metric}")
     if result.partial:
         title += "; PARTIAL run"
+    if metric == "clean":
+        title += (f"; clean {clean.acc:.2f}% on {clean.n:,} questions not in the training corpus" if clean
+                  else "; no contamination check: the micro score")
     newer = _cell(result.newer_partial, metric) if result.newer_partial else None
     if newer is not None:
         title += f"; a newer partial run (job {newer.job_id}, n = {newer.n:,}) scored {newer.value:.2f}%"
@@ -161,8 +169,11 @@ def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
     present = [b for b in BENCHMARKS if any(b in cells for cells in by_model.values())]
     columns = [b for b in (params.cols if params.cols is not None else present)]
     rows = []
+    clean = {} if params.metric != "clean" else {
+        (s.model_id, s.benchmark): s.split.clean for scores in
+        clean_scores(session, [m.id for m in chosen], params.template).values() for s in scores}
     for model in chosen:
-        cells = {b: _cell(r, params.metric) for b, r in by_model.get(model.id, {}).items()}
+        cells = {b: _cell(r, params.metric, clean.get((model.id, b))) for b, r in by_model.get(model.id, {}).items()}
         complete = [cells[b].value for b in columns if b in cells and not cells[b].partial]
         rows.append(Row(model_id=model.id, name=model.name, tags=model.tags, training_run=model.training_run,
                         step=model.step, cells={b: cells.get(b) for b in BENCHMARKS if b in cells or b in columns},

@@ -13,6 +13,7 @@ from app.queries.results import latest_results, subject_results
 from app.schemas.jobs import SubjectResultPublic
 from app.schemas.models import ModelPublic
 from app.web.charts import BarInput, bar_chart
+from app.web.contamination_view import clean_score_rows
 from app.web.render import Context, respond
 from evaluators.catalog import BENCHMARKS
 
@@ -33,7 +34,8 @@ def model_context(session: Session, model_id: int) -> Context:
     records = job_records(session, [j.id for j in jobs])
     return {"title": model.name, "model": model, "results": results,
             "subjects": {r.benchmark: subjects.get(r.job_id, []) for r in results},
-            "jobs": jobs, "records": {str(k): v for k, v in records.items()}}
+            "jobs": jobs, "records": {str(k): v for k, v in records.items()},
+            "clean_rows": clean_score_rows(session, [(model.id, model.name)]), "clean_show_model": False}
 
 
 def _charts(context: Context) -> Context:

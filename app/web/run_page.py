@@ -17,9 +17,11 @@ from app.queries.models import list_models
 from app.queries.results import latest_results, subject_results
 from app.services.run_report import build_run_report
 from app.web.charts import PointInput, heat_color, line_chart
+from app.web.contamination_view import clean_score_rows
 from app.web.render import Context, respond
 from app.web.verdict_markers import verdict_markers
 from evaluators.catalog import BENCHMARKS
+from evaluators.templates import DEFAULT_TEMPLATE
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +74,9 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
             "checkpoints": [{"model_id": m.id, "name": m.name, "step": m.step, "tokens_seen": m.tokens_seen}
                             for m in models],
             "benchmarks": benchmarks, "series": series, "best": best, "heat_benchmark": heat_benchmark,
-            "heat": dict(sorted(heat_map.items()))}
+            "heat": dict(sorted(heat_map.items())),
+            "clean_rows": clean_score_rows(session, [(m.id, m.name) for m in models], DEFAULT_TEMPLATE),
+            "clean_show_model": True}
 
 
 def _charts(context: Context) -> Context:

@@ -73,8 +73,16 @@ def test_body_comes_from_the_sidecar(tmp_path):
     body = registration_body(checkpoint, "cpt-zh", EvalRequest(("cmmlu",), limit=5, subjects=("agronomy",), tags=("a",)))
     assert body == {"run": "cpt-zh", "step": 3, "tokens_seen": 300, "path": str(checkpoint.resolve()),
                     "benchmarks": ["cmmlu"], "template": "colossaleval",
-                    "options": {"limit": 5, "subjects": ["agronomy"]}, "tags": ["a"]}
+                    "options": {"limit": 5, "subjects": ["agronomy"]}, "tags": ["a"], "contamination_index": None}
     assert registration_body(checkpoint, "r", EvalRequest())["options"] == {"limit": None, "subjects": None}
+
+
+def test_body_carries_the_contamination_index_of_the_training_data(tmp_path):
+    checkpoint = make_checkpoint(tmp_path, 4)
+    sidecar = json.loads((checkpoint / SIDECAR).read_text())
+    sidecar["data_manifest"] = {"tokens": 10, "contamination_index": "0123456789abcdef"}
+    (checkpoint / SIDECAR).write_text(json.dumps(sidecar))
+    assert registration_body(checkpoint, "r", EvalRequest())["contamination_index"] == "0123456789abcdef"
 
 
 def test_outbox_waits_while_the_server_is_down_then_sends_each_entry_once(tmp_path, server_port):
