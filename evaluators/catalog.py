@@ -69,3 +69,8 @@ def validate_request(
         raise ValueError(
             f"unknown subject(s) {', '.join(map(repr, unknown))} for {', '.join(names)}; valid: {', '.join(valid)}"
         )
+
+
+def chance_level(name: str) -> float:
+    """Accuracy in percent of answering uniformly at random: 100 / number of candidate letters."""
+    return 100.0 / len(load_spec(name).letters)

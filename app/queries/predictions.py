@@ -53,3 +53,27 @@ def load_predictions(session: Session, job_id: int) -> list[Prediction]:
     return [Prediction(question_id=r.question_id, subject=r.subject, gold=r.gold, pred=r.pred, scores=dict(r.scores),
                        correct=r.correct, prompt_sha256=r.prompt_sha256, output=r.output, letter=r.letter,
                        correct_combined=r.correct_combined, prompt=r.prompt) for r in rows]
+
+
+def subject_prompt_samples(session: Session, job_id: int, subjects: Iterable[str],
+                           per_subject: int = 2) -> dict[str, list[str]]:
+    """The first `per_subject` stored prompt texts of each subject of a job (one statement), for finding the
+    few-shot block the subject's prompts share."""
+    wanted = sorted(set(subjects))
+    if not wanted:
+        return {}
+    rank = func.row_number().over(partition_by=PredictionRow.subject, order_by=PredictionRow.id).label("rank")
+    ranked = (select(PredictionRow.subject, PredictionRow.prompt, rank)
+              .where(PredictionRow.job_id == job_id, PredictionRow.subject.in_(wanted),
+                     PredictionRow.prompt.is_not(None)).subquery())
+    samples: dict[str, list[str]] = {}
+    for subject, prompt in session.execute(select(ranked.c.subject, ranked.c.prompt)
+                                           .where(ranked.c.rank <= per_subject).order_by(ranked.c.rank)):
+        samples.setdefault(subject, []).append(prompt)
+    return samples
+
+
+def prediction_by_question(session: Session, job_id: int, question_id: str) -> list[PredictionRow]:
+    """The stored prediction of one question of a job ([] when it has none)."""
+    query = select(PredictionRow).where(PredictionRow.job_id == job_id, PredictionRow.question_id == question_id)
+    return list(session.scalars(query))

@@ -104,6 +104,7 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
 
     def on_progress(done: int, total: int) -> None:
         progress.done, progress.total = done, total
+        heartbeat.nudge()  # the page shows the count at once (and each stored batch), not at the next beat
 
     def should_stop() -> bool:  # between batches: SIGTERM, a lost lease, or a cancel seen in the database
         if not (stop.is_set() or heartbeat.lost.is_set()) and with_db_retry(
