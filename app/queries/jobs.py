@@ -86,3 +86,12 @@ def succeeded_job_headlines(session: Session, model_ids: Sequence[int]) -> list[
              .order_by(Job.id.desc()))
     return [JobHeadline(job_id=i, model_id=m, benchmark=b, template=t, metric=metric or "", n=int(n or 0),
                         finished_at=f) for i, m, b, t, metric, n, f in session.execute(query)]
+
+
+def newest_succeeded_jobs(session: Session, model_id: int, template: str | None) -> list[Job]:
+    """The newest succeeded job per benchmark of one model (with `template`; None: any), by benchmark name."""
+    newest = (select(func.max(Job.id)).where(Job.model_id == model_id, Job.status == "succeeded",
+                                             Job.summary.is_not(None)).group_by(Job.benchmark))
+    if template is not None:
+        newest = newest.where(Job.template == template)
+    return list(session.scalars(select(Job).where(Job.id.in_(newest)).order_by(Job.benchmark)))
