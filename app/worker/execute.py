@@ -129,4 +129,22 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     record = {**outcome.record, "worker": owner, "attempt": job.attempts}
     finished = with_db_retry(lambda: finish_job(session_factory, job.id, owner, summary, record, progress.pair()),
                              "finish_job", job_id=job.id)
+    if finished:
+        _publish_scalars(job, summary.to_dict(), owner)
     return "succeeded" if finished else "lost"
+
+
+def _publish_scalars(job: LeasedJob, summary: dict, owner: str) -> None:
+    """A training run's checkpoint: its scores as TensorBoard / W&B scalars (best effort, never fails the job)."""
+    from app.worker.tracking import publish_eval_scalars
+
+    try:
+        written = publish_eval_scalars(benchmark=job.benchmark, template=job.template, summary=summary,
+                                       model_path=job.model_path, model_source=job.model_source,
+                                       training_run=job.model_training_run, step=job.model_step)
+    except Exception:
+        log.exception("job %s: writing evaluation scalars failed", job.id, extra={"job_id": job.id, "worker": owner})
+        return
+    if written:
+        log.info("job %s: scores written as scalars at step %s to %s", job.id, job.model_step, ", ".join(written),
+                 extra={"job_id": job.id, "worker": owner})
