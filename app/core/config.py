@@ -51,9 +51,10 @@ class Settings(BaseSettings):
         2.0, ge=0, validation_alias=AliasChoices("CBENCH_LEADERBOARD_CACHE_SECONDS", "leaderboard_cache_seconds"))
     """How long a rendered leaderboard (JSON or page) is served from memory before the database is asked whether
     a job finished since; 0 turns the cache off."""
-    log_format: str = Field("json", pattern="^(json|text)$",
+    log_format: str = Field("auto", pattern="^(auto|json|text|human)$",
                             validation_alias=AliasChoices("CBENCH_LOG_FORMAT", "log_format"))
-    """`json`: one JSON object per log line (with job_id where there is one); `text`: key=value lines."""
+    """`auto`: human-readable lines on a terminal, JSON lines otherwise; `json`: one JSON object per log line
+    (with job_id where there is one); `text`: key=value lines; `human`: readable lines always."""
 
     @field_validator("database_url")
     @classmethod

@@ -149,24 +149,18 @@ def run_submit(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def wait_for(client: Client, job_ids: Sequence[int], *, poll_seconds: float = POLL_SECONDS,
-             stream: TextIO | None = None) -> list[JobRecord]:
-    """Poll the jobs until every one is final, with one progress bar (questions scored of all jobs) on stderr."""
-    from tqdm import tqdm
+def wait_for(client: Client, job_ids: Sequence[int], *, poll_seconds: float = POLL_SECONDS) -> list[JobRecord]:
+    """Poll the jobs until every one is final, with one progress bar (questions scored of all jobs) on stderr
+    (progress log records instead when stderr is not a terminal or logs are JSON)."""
+    from evaluators.progress import ProgressBar
 
-    stream = stream or sys.stderr
-    with tqdm(total=0, unit="q", desc="scoring", file=stream, dynamic_ncols=True, leave=True) as bar:
+    with ProgressBar("scoring") as bar:
         while True:
             jobs = [client.job(job_id) for job_id in job_ids]
             total = sum(j.progress_total or 0 for j in jobs)
-            done = sum(j.progress_done for j in jobs)
-            if total and bar.total != total:
-                bar.total = total
-            bar.n = done
-            running = [j for j in jobs if not j.final]
-            bar.set_postfix_str(", ".join(f"#{j.id} {j.status}" for j in jobs), refresh=False)
-            bar.refresh()
-            if not running:
+            if total:
+                bar.update(sum(j.progress_done for j in jobs), total)
+            if all(j.final for j in jobs):
                 return jobs
             time.sleep(poll_seconds)
 
