@@ -40,6 +40,7 @@ def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Se
     heartbeat = Heartbeat(session_factory, job.id, owner, settings.worker_lease_seconds, settings.heartbeat_seconds,
                           progress.pair)
     heartbeat.start()
+    _announce_total(job, progress, heartbeat)
     try:
         return _run(job, session_factory, settings, owner, backends, stop, heartbeat, progress, device)
     except (JobError, ValueError, FileNotFoundError) as exc:
@@ -52,6 +53,17 @@ def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Se
         return _fail(session_factory, job.id, owner, f"{type(exc).__name__}: {exc}", retry=True, settings=settings)
     finally:
         heartbeat.stop()
+
+
+def _announce_total(job: LeasedJob, progress: Progress, heartbeat: Heartbeat) -> None:
+    """Write the planned question count at once, before the model loads (the run corrects it once planned)."""
+    from evaluators.catalog import planned_count
+
+    try:
+        progress.total = planned_count(job.benchmark, job.config.get("subjects"), job.config.get("limit"))
+    except (ValueError, KeyError):  # an unknown subject fails the job later, with the reason
+        return
+    heartbeat.nudge()
 
 
 def _fail(session_factory: SessionFactory, job_id: int, owner: str, reason: str, *, retry: bool,
