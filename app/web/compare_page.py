@@ -120,7 +120,8 @@ def compare_context(session: Session, query: Mapping[str, str]) -> Context:
 def _choices(headlines: list[JobHeadline], model_id: int) -> dict[str, list[JobHeadline]]:
     """The model's succeeded jobs per benchmark, newest first (the job pickers)."""
     out: dict[str, list[JobHeadline]] = {}
-    for h in headlines:
+    for h in sorted(headlines, key=lambda h: (BENCHMARKS.index(h.benchmark) if h.benchmark in BENCHMARKS else 99,
+                                              -h.job_id)):
         if h.model_id == model_id:
             out.setdefault(h.benchmark, []).append(h)
     return out
