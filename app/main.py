@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
 from app.api import ops
+from app.api.docs import include_docs
 from app.api.main import api_router
 from app.core.config import Settings, get_settings
 from app.db.migrate import head_revisions
@@ -34,7 +35,7 @@ CACHED_PATHS = ("/api/v1/leaderboard", "/", "/leaderboard.json", "/leaderboard.c
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="colossal-bench", version="0.1.0", docs_url="/docs", lifespan=_lifespan,
+    app = FastAPI(title="colossal-bench", version="0.1.0", docs_url=None, redoc_url=None, lifespan=_lifespan,
                   description="Evaluate base LLMs checkpoint by checkpoint (ColossalEval first-token scoring).")
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     app.include_router(api_router)
     app.include_router(ops.router)
+    include_docs(app)  # /docs and /redoc with bundled assets (no CDN)
     _include_web(app)
 
     def version() -> object:

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "cbench.commands.data",  # data verify, data fetch
     "cbench.commands.server",  # serve, worker, migrate, token
     "cbench.commands.contamination",  # contamination index, contamination check
+    "cbench.commands.remote",  # submit, status, results, leaderboard, cancel (against a server)
 )
 
 

@@ -69,3 +69,16 @@ def validate_request(
         raise ValueError(
             f"unknown subject(s) {', '.join(map(repr, unknown))} for {', '.join(names)}; valid: {', '.join(valid)}"
         )
+
+
+def chance_level(name: str) -> float:
+    """Accuracy in percent of answering uniformly at random: 100 / number of candidate letters."""
+    return 100.0 / len(load_spec(name).letters)
+
+
+def planned_count(name: str, subjects: Iterable[str] | None = None, limit: int | None = None) -> int:
+    """Questions a run will score: the scored split of the subjects (all when None), at most `limit` each."""
+    spec = load_spec(name)
+    keys = list(subjects) if subjects is not None else [s.key for s in spec.subjects]
+    counts = [spec.subject(key).counts[spec.eval_split] for key in keys]
+    return sum(min(count, limit) if limit is not None else count for count in counts)

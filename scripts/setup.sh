@@ -10,5 +10,5 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
-"$VENV/bin/python" -m pip install --quiet -e ".[eval,dev,bench]"
+"$VENV/bin/python" -m pip install --quiet -e ".[eval,dev,bench,tracking,exports]"
 "$VENV/bin/python" -c "import torch, transformers, fastapi; print('.venv ready: torch', torch.__version__, 'transformers', transformers.__version__)"

@@ -22,6 +22,12 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 /usr/bin/chromium --version
 
+step "CJK fonts (Chinese questions in the browser tests)"
+if ! fc-list :lang=zh 2>/dev/null | grep -q CJK; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) >/dev/null
+fi
+fc-list :lang=zh | grep -m1 CJK
+
 step "postgres"
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start

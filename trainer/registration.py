@@ -4,24 +4,23 @@ After each save, rank 0 turns the checkpoint's sidecar into a `POST /api/v1/chec
 `<save_dir>/registration_outbox.jsonl`, then flushes the outbox: each pending entry is sent once; an entry that
 reached the server (2xx, or 409 "already registered") moves to `registration_sent.jsonl`; a connection failure or
 5xx leaves it pending for the next flush (next save, end of training, or `cbench-train register --flush`); any
-other 4xx is a permanent rejection, moved to `registration_failed.jsonl` with the server's message.
+other 4xx is a permanent rejection, moved to `registration_failed.jsonl` with the server's message. Requests go
+through the project's one API client, `cbench.client` (httpx), the same one the remote `cbench` commands use.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from cbench.client import ApiError, Client
 from trainer.checkpoints import read_sidecar
 
 OUTBOX = "registration_outbox.jsonl"
 SENT = "registration_sent.jsonl"
 FAILED = "registration_failed.jsonl"
-ENDPOINT = "/api/v1/checkpoints"
 
 
 @dataclass(frozen=True)
@@ -83,15 +82,15 @@ def enqueue(save_dir: str | Path, body: dict) -> None:
 
 
 def post(server: str, token: str, body: dict, timeout: float = 10.0) -> tuple[int, str]:
-    """POST one body; returns (status, response text). Raises OSError when the server cannot be reached."""
-    request = urllib.request.Request(server.rstrip("/") + ENDPOINT, data=json.dumps(body).encode("utf-8"),
-                                     method="POST", headers={"Content-Type": "application/json",
-                                                             "Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+    """POST one body; returns (status, what the server said). Raises OSError (`ServerUnreachable`) when the
+    server cannot be reached."""
+    with Client(server, token, timeout=timeout) as client:
+        try:
+            registered = client.register_checkpoint(body)
+        except ApiError as exc:
+            return exc.status, exc.detail
+    answer = {"model": registered.model.id, "jobs": [job.id for job in registered.jobs]}
+    return (201 if registered.created else 200), json.dumps(answer)
 
 
 def flush(save_dir: str | Path, server: str, token: str) -> FlushResult:

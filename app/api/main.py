@@ -2,9 +2,19 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import checkpoints, contamination, health, jobs, leaderboard, models, runs, webhooks
+from app.api.routes import (
+    checkpoints,
+    contamination,
+    exports,
+    health,
+    jobs,
+    leaderboard,
+    models,
+    runs,
+    webhooks,
+)
 from app.schemas.errors import error_responses
 
 api_router = APIRouter(prefix="/api/v1", responses=error_responses(404, 413, 422))
-for module in (models, jobs, leaderboard, checkpoints, runs, webhooks, contamination, health):
+for module in (models, exports, jobs, leaderboard, checkpoints, runs, webhooks, contamination, health):
     api_router.include_router(module.router)

@@ -55,9 +55,10 @@ class Settings(BaseSettings):
         2.0, ge=0, validation_alias=AliasChoices("CBENCH_CONTENT_HASH_WAIT_SECONDS", "content_hash_wait_seconds"))
     """How long a model registration waits for the weights' fingerprint (`content_hash`); a bigger model is stored
     without one and gets it when the background hashing is done."""
-    log_format: str = Field("json", pattern="^(json|text)$",
+    log_format: str = Field("auto", pattern="^(auto|json|text|human)$",
                             validation_alias=AliasChoices("CBENCH_LOG_FORMAT", "log_format"))
-    """`json`: one JSON object per log line (with job_id where there is one); `text`: key=value lines."""
+    """`auto`: human-readable lines on a terminal, JSON lines otherwise; `json`: one JSON object per log line
+    (with job_id where there is one); `text`: key=value lines; `human`: readable lines always."""
 
     webhook_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("CBENCH_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"))

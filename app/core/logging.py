@@ -1,8 +1,11 @@
-"""Structured logs: one JSON object (or one key=value line) per record, secrets redacted.
+"""Logs: one JSON object, one key=value line or one human-readable line per record, secrets redacted.
 
-`configure_logging(fmt)` installs one handler on the root logger (uvicorn's loggers propagate to it). Records
-carry context through `extra=`: `job_id`, `worker`, `method`, `path`, `status`, `ms`. The redaction filter masks
-API tokens, `Authorization: Bearer` values and passwords in URLs in every message, whoever logged it.
+`configure_logging(fmt)` installs one handler on the root logger (uvicorn's loggers propagate to it). Formats:
+`auto` (the default: `human` when the log stream is a terminal, `json` otherwise, e.g. under systemd, Docker or a
+pipe), `json`, `text` (key=value) and `human`. Records carry context through `extra=`: `job_id`, `worker`, `method`,
+`path`, `status`, `ms`, `done`/`total` (progress). The redaction filter masks API tokens, `Authorization: Bearer`
+values and passwords in URLs in every message, whoever logged it. Progress bars are drawn only by processes that
+did not configure logging here, and only on a terminal (`evaluators.progress`), so a bar never mixes into log lines.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from datetime import datetime, timezone
 
 from sqlalchemy.engine import make_url
 
-CONTEXT_FIELDS = ("job_id", "worker", "attempt", "method", "path", "status", "ms", "client")
+CONTEXT_FIELDS = ("job_id", "worker", "attempt", "method", "path", "status", "ms", "client", "done", "total")
+FORMATS = ("auto", "json", "text", "human")
 _TOKEN = re.compile(r"\b(cbt_[0-9A-Za-z]+_)[\w-]+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"]+")
 _URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]+:)[^@\s]+(@)")
@@ -67,21 +72,55 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+class HumanFormatter(logging.Formatter):
+    """`12:03:04 INFO    job 7 claimed  job_id=7 worker=w1` (local time), for a person at a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        context = " ".join(f"{k}={v}" for k, v in _context(record).items())
+        line = f"{when} {record.levelname:<7} {record.getMessage()}" + (f"  {context}" if context else "")
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+FORMATTERS = {"json": JsonFormatter, "text": KeyValueFormatter, "human": HumanFormatter}
+_configured: dict[str, str | None] = {"format": None}  # what `configure_logging` resolved
+
+
+def _is_terminal(stream) -> bool:  # noqa: ANN001
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def resolve_format(fmt: str, stream=None) -> str:  # noqa: ANN001
+    """`auto` becomes `human` on a terminal and `json` otherwise; other formats stay as they are."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown log format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if fmt != "auto":
+        return fmt
+    return "human" if _is_terminal(stream if stream is not None else sys.stderr) else "json"
+
+
 def make_handler(fmt: str = "json", stream=None) -> logging.Handler:  # noqa: ANN001
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
+    handler.setFormatter(FORMATTERS[resolve_format(fmt, handler.stream)]())
     handler.addFilter(RedactFilter())
     return handler
 
 
-def configure_logging(fmt: str = "json", level: int = logging.INFO) -> None:
-    """Route every logger (ours and uvicorn's) through one structured, redacting handler on the root logger."""
+def configure_logging(fmt: str = "auto", level: int = logging.INFO, stream=None) -> str:  # noqa: ANN001
+    """Route every logger (ours and uvicorn's) through one redacting handler on the root logger; returns the
+    format in use (`auto` resolved)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(make_handler(fmt))
+    handler = make_handler(fmt, stream)
+    _configured["format"] = resolve_format(fmt, handler.stream)
+    root.addHandler(handler)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    return _configured["format"]

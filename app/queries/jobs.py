@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -89,3 +91,34 @@ def cancel_job(session: Session, job_id: int) -> Job:
     if result.rowcount == 0:
         raise ConflictError(f"job {job_id} is already {job.status}; only queued or running jobs can be cancelled")
     return job
+
+
+@dataclass(frozen=True)
+class JobHeadline:
+    """A succeeded job as the compare page picks it: which model and benchmark, its metric and question count."""
+
+    job_id: int
+    model_id: int
+    benchmark: str
+    template: str
+    metric: str
+    n: int
+    finished_at: datetime | None
+
+
+def succeeded_job_headlines(session: Session, model_ids: Sequence[int]) -> list[JobHeadline]:
+    """Every succeeded job of the given models, newest first (one statement over the summary columns)."""
+    query = (select(Job.id, Job.model_id, Job.benchmark, Job.template, Job.metric, Job.n, Job.finished_at)
+             .where(Job.model_id.in_(list(model_ids)), Job.status == "succeeded", Job.summary.is_not(None))
+             .order_by(Job.id.desc()))
+    return [JobHeadline(job_id=i, model_id=m, benchmark=b, template=t, metric=metric or "", n=int(n or 0),
+                        finished_at=f) for i, m, b, t, metric, n, f in session.execute(query)]
+
+
+def newest_succeeded_jobs(session: Session, model_id: int, template: str | None) -> list[Job]:
+    """The newest succeeded job per benchmark of one model (with `template`; None: any), by benchmark name."""
+    newest = (select(func.max(Job.id)).where(Job.model_id == model_id, Job.status == "succeeded",
+                                             Job.summary.is_not(None)).group_by(Job.benchmark))
+    if template is not None:
+        newest = newest.where(Job.template == template)
+    return list(session.scalars(select(Job).where(Job.id.in_(newest)).order_by(Job.benchmark)))

@@ -121,3 +121,27 @@ def load_predictions(session: Session, job_id: int) -> list[Prediction]:
     """Every stored prediction of a job (all attempts), as records for `evaluators.aggregate.summarize`."""
     rows = session.execute(_with_prompts().where(PredictionRow.job_id == job_id).order_by(PredictionRow.id))
     return [Prediction(**{**_fields(row), "scores": dict(row.scores)}, prompt=prompt) for row, prompt in rows]
+
+
+def subject_prompt_samples(session: Session, job_id: int, subjects: Iterable[str],
+                           per_subject: int = 2) -> dict[str, list[str]]:
+    """The first `per_subject` stored prompt texts of each subject of a job (one statement), for finding the
+    few-shot block the subject's prompts share."""
+    wanted = sorted(set(subjects))
+    if not wanted:
+        return {}
+    rank = func.row_number().over(partition_by=PredictionRow.subject, order_by=PredictionRow.id).label("rank")
+    ranked = (select(PredictionRow.subject, Prompt.text.label("prompt"), rank)
+              .join(Prompt, Prompt.sha256 == PredictionRow.prompt_sha256)
+              .where(PredictionRow.job_id == job_id, PredictionRow.subject.in_(wanted)).subquery())
+    samples: dict[str, list[str]] = {}
+    for subject, prompt in session.execute(select(ranked.c.subject, ranked.c.prompt)
+                                           .where(ranked.c.rank <= per_subject).order_by(ranked.c.rank)):
+        samples.setdefault(subject, []).append(prompt)
+    return samples
+
+
+def prediction_by_question(session: Session, job_id: int, question_id: str) -> list[PredictionPublic]:
+    """The stored prediction of one question of a job, with its prompt text ([] when it has none)."""
+    query = _with_prompts().where(PredictionRow.job_id == job_id, PredictionRow.question_id == question_id)
+    return [PredictionPublic.model_validate({**_fields(row), "prompt": prompt}) for row, prompt in session.execute(query)]

@@ -35,7 +35,7 @@
       if (x === "" && y === "") { return 0; }
       if (x === "") { return 1; }
       if (y === "") { return -1; }
-      var order = text ? x.localeCompare(y) : parseFloat(x) - parseFloat(y);
+      var order = text ? x.localeCompare(y, undefined, { numeric: true }) : parseFloat(x) - parseFloat(y);
       return descending ? -order : order;
     });
     rows.forEach(function (row, i) { row.querySelector(".rank").textContent = String(i + 1); body.appendChild(row); });
@@ -72,7 +72,7 @@
   });
 
   // Metric toggle and selects apply at once; empty fields are left out of the URL.
-  Array.prototype.forEach.call(form.querySelectorAll('input[name="metric"], select'), function (el) {
+  Array.prototype.forEach.call(form.querySelectorAll('input[name="metric"], input[name="unscored"], select'), function (el) {
     el.addEventListener("change", function () { form.requestSubmit(); });
   });
   form.addEventListener("submit", function (event) {

@@ -3,7 +3,8 @@
 One row per model, one column per benchmark (newest succeeded job) plus the average over the shown columns.
 The view state lives in the query string: `q` (regex on the name), `tag`, `run`, `metric` (micro|macro|clean:
 the accuracy on the questions a contamination check did not flag, where the model's corpus was checked),
-`sort` (a column, `-` prefix for descending) and `cols` (comma-separated benchmarks to show).
+`sort` (a column, `-` prefix for descending), `cols` (comma-separated benchmarks to show) and `unscored=1` (also list
+models with no result for the template; hidden by default). Names sort naturally (`step-2` before `step-10`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from app.queries.contamination import clean_scores
 from app.queries.estimates import running_estimates
 from app.queries.leaderboard import leaderboard
 from app.queries.results import Result
+from app.web.interval_charts import IntervalInput, grouped_intervals
 from app.web.render import Context, respond
-from evaluators.catalog import BENCHMARKS, TEMPLATE_IDS
+from evaluators.catalog import BENCHMARKS, TEMPLATE_IDS, chance_level
 from evaluators.records import Accuracy
 from evaluators.templates import DEFAULT_TEMPLATE
 
@@ -34,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 
 METRICS = ("micro", "macro", "clean")
 FIXED_SORTS = ("name", "avg", "step")
+CHART_MODELS = 12  # the chart above the table draws the first rows of the current order
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class LeaderboardParams:
     sort: str = "-avg"
     cols: tuple[str, ...] | None = None
     template: str = DEFAULT_TEMPLATE
+    unscored: bool = False
 
     def as_query(self) -> dict[str, str]:
         """The non-default parameters, for links and exports."""
@@ -52,7 +56,8 @@ class LeaderboardParams:
                   "template": "" if self.template == DEFAULT_TEMPLATE else self.template,
                   "metric": "" if self.metric == "micro" else self.metric,
                   "sort": "" if self.sort == "-avg" else self.sort,
-                  "cols": ",".join(self.cols) if self.cols is not None else ""}
+                  "cols": ",".join(self.cols) if self.cols is not None else "",
+                  "unscored": "1" if self.unscored else ""}
         return {k: v for k, v in values.items() if v}
 
 
@@ -110,8 +115,17 @@ def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
     template = query.get("template", "") or DEFAULT_TEMPLATE
     if template not in TEMPLATE_IDS:
         raise InvalidRequestError(f"unknown template {template!r}; valid: {', '.join(TEMPLATE_IDS)}")
+    unscored = query.get("unscored", "") or "0"
+    if unscored not in ("0", "1"):
+        raise InvalidRequestError(f"unscored must be 0 or 1, got {unscored!r}")
     return LeaderboardParams(q=q, tag=query.get("tag", "").strip(), run=query.get("run", "").strip(), metric=metric,
-                             sort=sort, cols=cols, template=template)
+                             sort=sort, cols=cols, template=template, unscored=unscored == "1")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Case-insensitive order with digit runs compared as numbers: `step-2` < `step-10`."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in re.split(r"(\d+)", text.lower()) if part)
 
 
 def _cell(result: Result, metric: str, clean: Accuracy | None = None) -> Cell:
@@ -138,7 +152,7 @@ def _cell(result: Result, metric: str, clean: Accuracy | None = None) -> Cell:
 def _sort_key(row: Row, column: str) -> tuple[int, Any]:
     """Missing values sort last in both directions (handled by the caller); names case-insensitively."""
     if column == "name":
-        return (0, row.name.lower())
+        return (0, natural_key(row.name))
     if column == "step":
         return (0, row.step) if row.step is not None else (1, 0)
     value = row.avg if column == "avg" else (row.cells.get(column).value if row.cells.get(column) else None)
@@ -150,9 +164,9 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
     descending = sort.startswith("-")
     present = [r for r in rows if _sort_key(r, column)[0] == 0]
     missing = [r for r in rows if _sort_key(r, column)[0] == 1]
-    present.sort(key=lambda r: (r.name.lower(), r.model_id))
+    present.sort(key=lambda r: (natural_key(r.name), r.model_id))
     present.sort(key=lambda r: _sort_key(r, column)[1], reverse=descending)
-    missing.sort(key=lambda r: (r.name.lower(), r.model_id))
+    missing.sort(key=lambda r: (natural_key(r.name), r.model_id))
     return present + missing
 
 
@@ -168,20 +182,34 @@ def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
         by_model.setdefault(result.model_id, {})[result.benchmark] = result
     present = [b for b in BENCHMARKS if any(b in cells for cells in by_model.values())]
     columns = [b for b in (params.cols if params.cols is not None else present)]
-    rows = []
+    rows, unscored = [], 0
     clean = {} if params.metric != "clean" else {
         (s.model_id, s.benchmark): s.split.clean for scores in
         clean_scores(session, [m.id for m in chosen], params.template).values() for s in scores}
+    estimates = running_estimates(session, [m.id for m in chosen], params.template) if chosen else {}
     for model in chosen:
+        if model.id not in by_model and model.id not in estimates and not params.unscored:
+            unscored += 1
+            continue
         cells = {b: _cell(r, params.metric, clean.get((model.id, b))) for b, r in by_model.get(model.id, {}).items()}
         complete = [cells[b].value for b in columns if b in cells and not cells[b].partial]
         rows.append(Row(model_id=model.id, name=model.name, tags=model.tags, training_run=model.training_run,
                         step=model.step, cells={b: cells.get(b) for b in BENCHMARKS if b in cells or b in columns},
                         avg=sum(complete) / len(complete) if complete else None, avg_over=len(complete)))
-    estimates = running_estimates(session, [m.id for m in chosen], params.template) if chosen else {}
     return {"title": "Leaderboard", "estimates": estimates, "params": asdict(params), "qs": params.as_query(), "benchmarks": list(BENCHMARKS),
             "templates": list(TEMPLATE_IDS), "present": present, "columns": columns, "tags": all_tags, "runs": all_runs,
-            "rows": sort_rows(rows, params.sort), "model_count": len(models)}
+            "rows": sort_rows(rows, params.sort), "model_count": len(models), "hidden_unscored": unscored,
+            "chance": {b: chance_level(b) for b in BENCHMARKS}}
+
+
+def _chart(context: Context) -> Context:
+    """The first `CHART_MODELS` rows' micro scores per shown benchmark with intervals, chance level marked."""
+    shown = context["rows"][:CHART_MODELS]
+    items = [IntervalInput(series=row.name, group=bench, value=cell.acc, low=cell.ci_low, high=cell.ci_high,
+                           href=f"/jobs/{cell.job_id}", partial=cell.partial)
+             for row in shown for bench in context["columns"] if (cell := row.cells.get(bench)) is not None]
+    chart = grouped_intervals(items, context["columns"], [row.name for row in shown], context["chance"])
+    return {"chart": chart, "chart_models": len(shown)}
 
 
 CSV_FIXED = ("model_id", "model", "training_run", "step", "tags")
@@ -215,7 +243,7 @@ def _build(session: Session, request: Request) -> Context:
 
 @router.get("/")
 def leaderboard_page(request: Request, session: SessionDep) -> Response:
-    return respond(request, "leaderboard.html", lambda: _build(session, request), as_json=False)
+    return respond(request, "leaderboard.html", lambda: _build(session, request), as_json=False, decorate=_chart)
 
 
 @router.get("/leaderboard.json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +33,26 @@ def _signed(value: float | None, digits: int = 1) -> str:
 
 def _thousands(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
+
+
+def _iso_utc(value: datetime | None) -> str:
+    """A stored (naive UTC) timestamp as ISO 8601 with `Z`, for `<time datetime=...>` (shown in local time)."""
+    if value is None:
+        return ""
+    return (value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(timezone.utc).replace(tzinfo=None)
+            ).isoformat(timespec="seconds") + "Z"
+
+
+def _duration(seconds: float | None) -> str:
+    """`1h 02m`, `3m 05s`, `42s`; — when unknown."""
+    if seconds is None:
+        return "—"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
 def _query(params: dict[str, Any], **changes: Any) -> str:
@@ -68,7 +88,8 @@ def _pretty_json(value: Any) -> str:
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pct=_pct, signed=_signed, thousands=_thousands, pretty_json=_pretty_json)
+    env.filters.update(pct=_pct, signed=_signed, thousands=_thousands, pretty_json=_pretty_json, iso_utc=_iso_utc,
+                       duration=_duration)
     env.globals["query"] = _query
     return env
 

@@ -1,6 +1,7 @@
 """`/runs/{name}`: the checkpoints of one training run (models sharing `training_run`, ordered by step): score
 against step or tokens seen per benchmark with 95% bands and the best checkpoint marked, and a per-subject heat
-map over the checkpoints."""
+map over the checkpoints. Checkpoints scored on different question sets of a benchmark (other subjects, another
+`limit`) are separate series: never joined by one line, nor ranked against each other. Chance level is drawn."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from app.web.charts import PointInput, heat_color, line_chart
 from app.web.contamination_view import clean_score_rows
 from app.web.render import Context, respond
 from app.web.verdict_markers import verdict_markers
-from evaluators.catalog import BENCHMARKS
+from evaluators.catalog import BENCHMARKS, chance_level
 from evaluators.templates import DEFAULT_TEMPLATE
 
 router = APIRouter(include_in_schema=False)
@@ -51,14 +52,16 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
     job_bench = {r.job_id: (r.model_id, r.benchmark) for r in results}
     series: dict[str, list[dict[str, Any]]] = {}
     best: dict[str, int] = {}
+    series_benchmark: dict[str, str] = {}
     for bench in benchmarks:
         points = [{"model_id": m.id, "model": m.name, "step": m.step, "tokens_seen": m.tokens_seen,
                    "job_id": r.job_id, "acc": r.acc, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n,
-                   "partial": r.partial, "newer_partial": r.newer_partial}
+                   "expected_n": r.expected_n, "partial": r.partial, "newer_partial": r.newer_partial}
                   for m in models if (r := by_key.get((m.id, bench))) is not None]
-        series[bench] = points
-        if points:
-            best[bench] = max(points, key=lambda p: p["acc"])["model_id"]
+        for label, members in question_sets(bench, points).items():
+            series[label] = members
+            series_benchmark[label] = bench
+            best[label] = max(members, key=lambda p: p["acc"])["model_id"]
     heat_map: dict[str, dict[str, Any]] = {}
     for score in subject_rows:
         model_id, _bench = job_bench[score.job_id]
@@ -74,9 +77,23 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
             "checkpoints": [{"model_id": m.id, "name": m.name, "step": m.step, "tokens_seen": m.tokens_seen}
                             for m in models],
             "benchmarks": benchmarks, "series": series, "best": best, "heat_benchmark": heat_benchmark,
+            "series_benchmark": series_benchmark, "chance": {label: chance_level(b) for label, b in series_benchmark.items()},
             "heat": dict(sorted(heat_map.items())),
             "clean_rows": clean_score_rows(session, [(m.id, m.name) for m in models], DEFAULT_TEMPLATE),
             "clean_show_model": True}
+
+
+def question_sets(benchmark: str, points: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Split a benchmark's points by the question set they were scored on (questions scored, questions expected
+    for the chosen subjects): one series per set, labelled with its size when there is more than one."""
+    groups: dict[tuple[int, int | None], list[dict[str, Any]]] = {}
+    for point in points:
+        groups.setdefault((point["n"], point["expected_n"]), []).append(point)
+    if len(groups) <= 1:
+        return {benchmark: points} if points else {}
+    ordered = sorted(groups.items(), key=lambda kv: (-kv[0][0], kv[0][1] or 0))
+    return {f"{benchmark} · {n:,} of {expected if expected is not None else '?'}": members
+            for (n, expected), members in ordered}
 
 
 def _charts(context: Context) -> Context:
@@ -94,8 +111,12 @@ def _charts(context: Context) -> Context:
         series[bench] = inputs
     points_by_model = {bench: {p["model_id"]: p for p in points} for bench, points in context["series"].items()}
     chart = line_chart(series, x_label=context["x_label"])
+    span = chart.bottom - chart.top
+    chance_lines = [{"value": v, "y": round(chart.bottom - span * v / 100.0, 2)}
+                    for v in sorted(set(context["chance"].values()))]
     return {"chart": chart, "skipped": skipped, "heat_color": heat_color, "points_by_model": points_by_model,
-            "markers": verdict_markers(chart, context["verdicts"])}
+            "chance_lines": chance_lines,
+            "markers": verdict_markers(chart, context["verdicts"], context["series_benchmark"])}
 
 
 @router.get("/runs/{name:path}")

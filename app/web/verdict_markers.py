@@ -22,13 +22,16 @@ class VerdictMarker:
     title: str
 
 
-def verdict_markers(chart: LineChart, verdicts: Sequence[Mapping[str, Any]]) -> list[VerdictMarker]:
-    """A marker at every drawn point whose verdict against the previous checkpoint is a significant change."""
+def verdict_markers(chart: LineChart, verdicts: Sequence[Mapping[str, Any]],
+                    series_benchmark: Mapping[str, str] | None = None) -> list[VerdictMarker]:
+    """A marker at every drawn point whose verdict against the previous checkpoint is a significant change.
+    `series_benchmark` maps a drawn series' name to its benchmark where they differ (one series per question set)."""
     markers = []
     for drawn in chart.series:
         at = {point.href: point for point in drawn.points}
+        benchmark = (series_benchmark or {}).get(drawn.name, drawn.name)
         for v in verdicts:
-            if v["benchmark"] != drawn.name or v["baseline"] != "previous" or v["verdict"] not in SYMBOLS:
+            if v["benchmark"] != benchmark or v["baseline"] != "previous" or v["verdict"] not in SYMBOLS:
                 continue
             point = at.get(f"/jobs/{v['job_id']}")  # the point of the judged job
             if point is None:

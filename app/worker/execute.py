@@ -41,6 +41,7 @@ def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Se
     heartbeat = Heartbeat(session_factory, job.id, owner, settings.worker_lease_seconds, settings.heartbeat_seconds,
                           progress.pair)
     heartbeat.start()
+    _announce_total(job, progress, heartbeat)
     try:
         return _run(job, session_factory, settings, owner, backends, stop, heartbeat, progress, device)
     except (JobError, ValueError, FileNotFoundError) as exc:
@@ -53,6 +54,17 @@ def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Se
         return _fail(session_factory, job.id, owner, f"{type(exc).__name__}: {exc}", retry=True, settings=settings)
     finally:
         heartbeat.stop()
+
+
+def _announce_total(job: LeasedJob, progress: Progress, heartbeat: Heartbeat) -> None:
+    """Write the planned question count at once, before the model loads (the run corrects it once planned)."""
+    from evaluators.catalog import planned_count
+
+    try:
+        progress.total = planned_count(job.benchmark, job.config.get("subjects"), job.config.get("limit"))
+    except (ValueError, KeyError):  # an unknown subject fails the job later, with the reason
+        return
+    heartbeat.nudge()
 
 
 def _fail(session_factory: SessionFactory, job_id: int, owner: str, reason: str, *, retry: bool,
@@ -107,6 +119,7 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
 
     def on_progress(done: int, total: int) -> None:
         progress.done, progress.total = done, total
+        heartbeat.nudge()  # the page shows the count at once (and each stored batch), not at the next beat
 
     def should_stop() -> bool:  # between batches: SIGTERM, a lost lease, or a cancel seen in the database
         if not (stop.is_set() or heartbeat.lost.is_set()) and with_db_retry(
@@ -139,4 +152,22 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     record = {**outcome.record, "worker": owner, "attempt": job.attempts}
     finished = with_db_retry(lambda: finish_job(session_factory, job.id, owner, summary, record, progress.pair()),
                              "finish_job", job_id=job.id)
+    if finished:
+        _publish_scalars(job, summary.to_dict(), owner)
     return "succeeded" if finished else "lost"
+
+
+def _publish_scalars(job: LeasedJob, summary: dict, owner: str) -> None:
+    """A training run's checkpoint: its scores as TensorBoard / W&B scalars (best effort, never fails the job)."""
+    from app.worker.tracking import publish_eval_scalars
+
+    try:
+        written = publish_eval_scalars(benchmark=job.benchmark, template=job.template, summary=summary,
+                                       model_path=job.model_path, model_source=job.model_source,
+                                       training_run=job.model_training_run, step=job.model_step)
+    except Exception:
+        log.exception("job %s: writing evaluation scalars failed", job.id, extra={"job_id": job.id, "worker": owner})
+        return
+    if written:
+        log.info("job %s: scores written as scalars at step %s to %s", job.id, job.model_step, ", ".join(written),
+                 extra={"job_id": job.id, "worker": owner})

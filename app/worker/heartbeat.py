@@ -1,7 +1,9 @@
 """A thread that renews a job's lease (and writes progress) every few seconds while the job runs.
 
 When a renewal finds the lease gone (the job was cancelled, or the lease expired and another worker took it),
-it sets `lost`, which the run loop's `should_stop` reads between batches.
+it sets `lost`, which the run loop's `should_stop` reads between batches. `nudge()` renews at once instead of
+waiting for the period: the worker calls it when progress changes (the question count is known, a batch is
+stored), so a job page shows progress within a second or two of the job starting, not after the first period.
 """
 
 from __future__ import annotations
@@ -23,9 +25,18 @@ class Heartbeat(threading.Thread):
         self.lease_seconds, self.period, self.progress = lease_seconds, period, progress
         self.lost = threading.Event()
         self._done = threading.Event()
+        self._wake = threading.Event()
+
+    def nudge(self) -> None:
+        """Renew (and write progress) now rather than at the end of the period."""
+        self._wake.set()
 
     def run(self) -> None:
-        while not self._done.wait(self.period):
+        while True:
+            self._wake.wait(self.period)
+            self._wake.clear()
+            if self._done.is_set():
+                return
             try:
                 if not renew_lease(self.session_factory, self.job_id, self.owner, self.lease_seconds, self.progress()):
                     log.warning("job %s: lease lost (cancelled or taken over); stopping after this batch", self.job_id)
@@ -36,4 +47,5 @@ class Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self._done.set()
+        self._wake.set()
         self.join(timeout=self.period + 5)

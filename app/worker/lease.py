@@ -41,6 +41,8 @@ class LeasedJob:
     model_source: str
     model_revision: str | None
     model_name: str
+    model_training_run: str | None = None  # set for a training run's checkpoint (evaluation scalars, tracking.py)
+    model_step: int | None = None
 
 
 def _claimable(now):  # noqa: ANN001, ANN202
@@ -84,7 +86,8 @@ def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float,
             job, model = session.execute(select(Job, Model).join(Model).where(Job.id == job_id)).one()
             return LeasedJob(id=job.id, benchmark=job.benchmark, template=job.template, config=dict(job.config),
                              attempts=job.attempts, model_id=model.id, model_path=model.path,
-                             model_source=model.source, model_revision=model.revision, model_name=model.name)
+                             model_source=model.source, model_revision=model.revision, model_name=model.name,
+                             model_training_run=model.training_run, model_step=model.step)
 
 
 def _owned(job_id: int, owner: str):  # noqa: ANN202

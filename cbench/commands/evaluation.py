@@ -89,7 +89,6 @@ def run_eval(args: argparse.Namespace) -> int:
     from evaluators.progress import ProgressBar
     from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
     from evaluators.templates import get_template
-
     benchmarks = _csv(args.benchmarks) or []
     subjects = _csv(args.subjects)
     validate_request(benchmarks, args.template, subjects)

@@ -163,6 +163,7 @@ def test_checkpoints_are_registered_and_scored_while_training(server_env, token,
 
         models = run_models(url, "online")
         assert [m["name"] for m in models] == [f"online@step-{s}" for s in EXPECTED_STEPS]
+        scores: dict[int, float] = {}
         for model, step in zip(models, EXPECTED_STEPS, strict=True):
             sidecar = json.loads((save_dir / f"epoch-0_step-{step}" / "checkpoint.json").read_text())
             assert (model["training_run"], model["step"], model["tags"]) == ("online", step, ["e2e"])
@@ -179,6 +180,16 @@ def test_checkpoints_are_registered_and_scored_while_training(server_env, token,
             assert predictions["count"] == LIMIT * len(SUBJECTS)
             assert {p["subject"] for p in predictions["data"]} == set(SUBJECTS)
             assert all(p["pred"] in "ABCD" and p["gold"] in "ABCD" for p in predictions["data"])
+            scores[step] = results["summary"]["micro"]["acc"]
+        # the scores sit beside the loss curve: scalars at each checkpoint's step in the run's TensorBoard dir
+        from tensorboard.backend.event_processing import event_accumulator
+
+        reader = event_accumulator.EventAccumulator(str(save_dir / "tensorboard"),
+                                                    size_guidance={event_accumulator.SCALARS: 0})
+        reader.Reload()
+        assert len(reader.Scalars("Loss")) == STEPS
+        evaluated = {e.step: e.value for e in reader.Scalars("eval_partial/mmlu")}  # --eval-limit: partial
+        assert evaluated == {step: pytest.approx(acc, abs=1e-4) for step, acc in scores.items()}
 
 
 def test_outbox_keeps_registrations_while_the_server_is_down(server_env, token, tiny_model, data):

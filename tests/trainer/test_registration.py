@@ -26,7 +26,8 @@ class Recorder(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append({"path": self.path, "auth": self.headers["Authorization"], "body": body})
-        payload = json.dumps({"model": {"id": len(self.received)}, "jobs": []}).encode()
+        model = {"id": len(self.received), "name": "m", "path": body["path"], "source": "local"}
+        payload = json.dumps({"model": model, "jobs": []} if self.status < 400 else {"detail": "no"}).encode()
         self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
