@@ -2,7 +2,8 @@
 
 Nothing is built at import time, so tests pass their own `Settings` (and a fresh database) per test. Domain
 errors become `{"detail": message}` with their status; request validation errors become one readable message.
-Middleware: bodies over `max_body_bytes` get 413; the leaderboard JSON, page and CSV are served from a short TTL
+Middleware: at most as many requests in flight as the pool has connections (one writer at a time on SQLite), the
+rest wait in order and get 503 with Retry-After past `request_queue_timeout`; bodies over `max_body_bytes` get 413; the leaderboard JSON, page and CSV are served from a short TTL
 cache (`app.middleware.response_cache`). `/healthz`, `/readyz` and `/metrics` live at the root (`app.api.ops`).
 Server-rendered pages (`app.web`, when present) are mounted alongside the API and reuse the same query modules.
 """
@@ -15,7 +16,6 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -25,9 +25,10 @@ from app.api.main import api_router
 from app.api.validation import validation_message
 from app.core.config import Settings, get_settings
 from app.db.migrate import head_revisions
-from app.db.session import make_engine, make_session_factory
+from app.db.session import is_sqlite, make_engine, make_session_factory
 from app.errors import AuthError, DomainError
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.concurrency import ConcurrencyLimitMiddleware
 from app.middleware.response_cache import ResponseCache
 from app.queries.ops import leaderboard_version
 
@@ -57,13 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(ResponseCache, paths=CACHED_PATHS, ttl=settings.leaderboard_cache_seconds, version=version)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.db_pool_size + settings.db_max_overflow,
+                       write_limit=1 if is_sqlite(settings.database_url) else None,
+                       timeout=settings.request_queue_timeout, retry_after=RETRY_AFTER_SECONDS)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(PoolTimeoutError, _overloaded)
     app.add_exception_handler(OperationalError, _overloaded)
-    _head_for_pages(app)
     return app
 
 
@@ -128,9 +131,3 @@ async def _overloaded(_request: Request, exc: Exception) -> JSONResponse:
                                    f"{RETRY_AFTER_SECONDS} s"}, status_code=503,
                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
-
-def _head_for_pages(app: FastAPI) -> None:
-    """Pages answer HEAD like GET (monitors and link checkers use it); the API's OpenAPI stays GET-only."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and not route.include_in_schema and "GET" in route.methods:
-            route.methods.add("HEAD")

@@ -23,11 +23,18 @@ def _fields(model: type[BaseModel] | None) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def _where(loc: Sequence[Any]) -> str:
-    """`options.subjects.0` from pydantic's location, without the `body` root and union member tags."""
-    kept = [str(p) for p in loc[1:] if not (isinstance(p, str) and (p in UNION_MEMBERS or "[" in p))] \
-        if loc and loc[0] == "body" else [str(p) for p in loc]
-    return ".".join(kept)
+def _where(loc: Sequence[Any], *, keep_last: bool = False) -> str:
+    """`options.subjects.0` from pydantic's location, without the `body` root and union member tags (the last part
+    is kept as is when it is the client's own key, as for an unknown field)."""
+    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
+    last = parts.pop() if keep_last and parts else None
+    kept = [str(p) for p in parts if not (isinstance(p, str) and _is_member_tag(p))]
+    return ".".join(kept + ([str(last)] if last is not None else []))
+
+
+def _is_member_tag(part: str) -> bool:
+    """pydantic's tag for one member of a union (`int`, `constrained-int`, `function-after[...]`), not a field."""
+    return part in UNION_MEMBERS or "[" in part or part.startswith(("constrained-", "function-", "lax-", "json-"))
 
 
 def _body_problem(error: dict[str, Any], content_type: str | None, model: type[BaseModel] | None) -> str | None:
@@ -49,16 +56,17 @@ def _body_problem(error: dict[str, Any], content_type: str | None, model: type[B
 
 def validation_message(errors: Sequence[dict[str, Any]], model: type[BaseModel] | None = None,
                        content_type: str | None = None) -> str:
-    parts: list[str] = []
+    by_field: dict[str, list[str]] = {}
     for error in errors:
         body = _body_problem(error, content_type, model)
         if body is not None:
             return body
-        where = _where(error.get("loc", ()))
-        message = str(error.get("msg"))
-        if error.get("type") == "extra_forbidden":
+        message = str(error.get("msg")).removeprefix("Value error, ")
+        unknown = error.get("type") == "extra_forbidden"
+        if unknown:
             message = "unknown field (not part of this request; check the spelling)"
-        line = f"{where}: {message}" if where else message
-        if line not in parts:
-            parts.append(line)
+        messages = by_field.setdefault(_where(error.get("loc", ()), keep_last=unknown), [])
+        if message not in messages:
+            messages.append(message)
+    parts = [f"{where}: {' or '.join(m)}" if where else " or ".join(m) for where, m in by_field.items()]
     return "; ".join(parts) or "invalid request"

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("CBENCH_DB_POOL_TIMEOUT", "db_pool_timeout"))
     """Seconds a request waits for a free connection; then it is answered 503 with Retry-After."""
+    request_queue_timeout: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("CBENCH_REQUEST_QUEUE_TIMEOUT", "request_queue_timeout"))
+    """Seconds a request waits for one of the API's `db_pool_size + db_max_overflow` request slots (on SQLite a
+    write also waits for the single write slot); then it is answered 503 with Retry-After."""
     log_format: str = Field("json", pattern="^(json|text)$",
                             validation_alias=AliasChoices("CBENCH_LOG_FORMAT", "log_format"))
     """`json`: one JSON object per log line (with job_id where there is one); `text`: key=value lines."""
