@@ -11,6 +11,9 @@ process, no access log, the default pool and request-slot settings) on 127.0.0.1
 Runs alternate between the two databases (SQLite, Postgres, SQLite, ...) so a load spike on a shared machine hits
 both. After each run it counts the models stored under that run's name prefix and checks them against the 201s
 wrk saw (no lost write). Prints one line per run and a JSON summary with the SQLite/Postgres ratios.
+
+`--peer-root DIR` also serves each database from another checkout (e.g. `git worktree add /tmp/before <commit>`),
+interleaved with this one run by run, for a before/after ratio measured under the same load.
 """
 
 from __future__ import annotations
@@ -60,13 +63,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(url: str, model_root: Path) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, model_root: Path, root: Path = REPO_ROOT) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "CBENCH_MODEL_ROOTS": str(model_root), "CBENCH_LOG_FORMAT": "text",
-           "PYTHONPATH": str(REPO_ROOT)}
+           "PYTHONPATH": str(root)}
     process = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host",
                                 "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"],
-                               env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -112,7 +115,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--postgres", default=os.environ.get("CBENCH_TEST_POSTGRES_URL",
                                                               "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--peer-root", type=Path, default=None,
+                        help="another checkout to serve the same databases from, interleaved (before/after)")
     args = parser.parse_args()
+    roots = {"this": REPO_ROOT, **({"peer": args.peer_root.resolve()} if args.peer_root else {})}
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found; apt-get install -y wrk")
     work = Path(tempfile.mkdtemp(prefix="cbench-writes-"))
@@ -132,37 +138,45 @@ def main() -> int:
                 _row, token = create_token(session, "write-load")
                 session.commit()
             engine.dispose()
-            servers[name] = (*start_server(url, work / "models"), token)
+            for label, root in roots.items():
+                servers[label, name] = (*start_server(url, work / "models", root), token)
         for round_index in range(args.rounds):
             for writers in args.writers:
-                for name, url in urls.items():
-                    _process, base, token = servers[name]
-                    prefix = f"r{round_index}-w{writers}"
+                for (label, name), (_process, base, token) in servers.items():
+                    url = urls[name]
+                    prefix = f"{label}-r{round_index}-w{writers}"
                     figures = run_wrk(base, writers, args.duration, model_dir, token, prefix)
-                    figures.update(database=name, writers=writers, round=round_index, stored=stored(url, prefix))
+                    figures.update(code=label, database=name, writers=writers, round=round_index,
+                                   stored=stored(url, prefix))
                     results.append(figures)
-                    print(f"{name:8} writers={writers:4} round={round_index} {figures['rps']:8.1f} writes/s "
-                          f"p50={figures['p50_ms']:.1f} ms p99={figures['p99_ms']:.1f} ms created={figures['created']} "
+                    print(f"{label:4} {name:8} writers={writers:4} round={round_index} {figures['rps']:8.1f} writes/s "
+                          f"p50={figures['p50_ms']} ms p99={figures['p99_ms']} ms created={figures['created']} "
                           f"stored={figures['stored']} 503={figures['busy_503']} other={figures['other']} "
                           f"{figures['socket_errors']}", flush=True)
     finally:
         for process, _base, _token in servers.values():
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a server still stuck on requests wrk gave up on
+                process.kill()
+                process.wait()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
         admin.dispose()
         shutil.rmtree(work, ignore_errors=True)
-    summary = {}
+    summary: dict[str, dict] = {}
     for writers in args.writers:
-        row = {}
-        for name in urls:
-            runs = [r for r in results if r["database"] == name and r["writers"] == writers]
-            row[name] = {"rps": statistics.median(r["rps"] for r in runs),
-                         "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-                         "lost": sum(r["created"] - r["stored"] for r in runs),
-                         "non_201": sum(r["busy_503"] + r["other"] for r in runs)}
-        row["sqlite_over_postgres_rps"] = row["sqlite"]["rps"] / row["postgres"]["rps"]
+        row: dict[str, object] = {}
+        for label, name in servers:
+            runs = [r for r in results if (r["code"], r["database"], r["writers"]) == (label, name, writers)]
+            timed = [r["p99_ms"] for r in runs if r["p99_ms"] is not None]
+            row[f"{label}/{name}"] = {"rps": statistics.median(r["rps"] for r in runs),
+                                      "p99_ms": statistics.median(timed) if timed else None,
+                                      "created": sum(r["created"] for r in runs),
+                                      "lost": sum(max(0, r["created"] - r["stored"]) for r in runs),
+                                      "non_201": sum(r["busy_503"] + r["other"] for r in runs)}
+        row["sqlite_over_postgres_rps"] = row["this/sqlite"]["rps"] / row["this/postgres"]["rps"]
         summary[str(writers)] = row
     print(json.dumps(summary, indent=2))
     return 0

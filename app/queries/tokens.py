@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +12,10 @@ from app.core.security import hash_token, new_token, token_key, token_matches
 from app.db.base import utcnow
 from app.db.models import ApiToken
 from app.errors import NotFoundError
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+"""`last_used_at` is refreshed at most this often: concurrent writes with one token would otherwise all update (and,
+on Postgres, queue on the lock of) the same token row."""
 
 
 def create_token(session: Session, name: str, *, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
@@ -57,5 +61,7 @@ def verify_token(session: Session, token: str) -> ApiToken | None:
     row = session.scalar(select(ApiToken).where(ApiToken.key == key))
     if row is None or token_state(row) != "active" or not token_matches(token, row.token_hash):
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
     return row
