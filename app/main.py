@@ -3,8 +3,9 @@
 Nothing is built at import time, so tests pass their own `Settings` (and a fresh database) per test. Domain
 errors become `{"detail": message}` with their status; request validation errors become one readable message.
 Middleware: at most as many requests in flight as the pool has connections (one writer at a time on SQLite), the
-rest wait in order and get 503 with Retry-After past `request_queue_timeout`; bodies over `max_body_bytes` get 413; the leaderboard JSON, page and CSV are served from a short TTL
-cache (`app.middleware.response_cache`). `/healthz`, `/readyz` and `/metrics` live at the root (`app.api.ops`).
+rest wait in order and get 503 with Retry-After past `request_queue_timeout`; bodies over `max_body_bytes` get 413;
+the leaderboard JSON, page and CSV are served from a short TTL cache (`app.middleware.response_cache`).
+`/healthz`, `/readyz` and `/metrics` live at the root (`app.api.ops`).
 Server-rendered pages (`app.web`, when present) are mounted alongside the API and reuse the same query modules.
 """
 
