@@ -23,13 +23,22 @@ class ConcurrencyLimitMiddleware:
     def __init__(self, app: ASGIApp, *, limit: int, write_limit: int | None, timeout: float,
                  retry_after: int) -> None:
         self.app, self.timeout, self.retry_after = app, timeout, retry_after
-        self.slots = asyncio.Semaphore(limit)
-        self.write_slots = asyncio.Semaphore(write_limit) if write_limit else None
+        self.limit, self.write_limit = limit, write_limit
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def _bind(self) -> None:
+        """Semaphores belong to one event loop: make them for the running one (a test client starts a new loop)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            self.loop = loop
+            self.slots = asyncio.Semaphore(self.limit)
+            self.write_slots = asyncio.Semaphore(self.write_limit) if self.write_limit else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
+        self._bind()
         wanted = [self.slots]
         if self.write_slots is not None and scope["method"] not in SAFE_METHODS:
             wanted.insert(0, self.write_slots)  # queue for the write slot without holding a general one
