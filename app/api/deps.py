@@ -35,7 +35,7 @@ def require_token(session: SessionDep,
         raise AuthError("this endpoint needs 'Authorization: Bearer <token>' (create one with `cbench token create`)")
     token = verify_token(session, credentials.credentials)
     if token is None:
-        raise AuthError("invalid or revoked API token")
+        raise AuthError("invalid, revoked or expired API token")
     return token
 
 

@@ -6,6 +6,7 @@ to `create_app`). Nothing here touches the database or the file system beyond pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/cbench.db"
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """Database connection pool of one process: `size` kept open, up to `overflow` more under load, and how long a
+    request waits for a free connection before it is answered 503 with Retry-After."""
+
+    size: int
+    overflow: int
+    timeout: float
 
 
 class Settings(BaseSettings):
@@ -55,6 +66,18 @@ class Settings(BaseSettings):
         2.0, ge=0, validation_alias=AliasChoices("CBENCH_CONTENT_HASH_WAIT_SECONDS", "content_hash_wait_seconds"))
     """How long a model registration waits for the weights' fingerprint (`content_hash`); a bigger model is stored
     without one and gets it when the background hashing is done."""
+    db_pool_size: int = Field(20, ge=1, validation_alias=AliasChoices("CBENCH_DB_POOL_SIZE", "db_pool_size"))
+    """Connections each process keeps open; with `db_max_overflow` it covers the API's 40 request threads."""
+    db_max_overflow: int = Field(
+        20, ge=0, validation_alias=AliasChoices("CBENCH_DB_MAX_OVERFLOW", "db_max_overflow"))
+    """Extra connections opened under load beyond `db_pool_size`."""
+    db_pool_timeout: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("CBENCH_DB_POOL_TIMEOUT", "db_pool_timeout"))
+    """Seconds a request waits for a free connection; then it is answered 503 with Retry-After."""
+    request_queue_timeout: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("CBENCH_REQUEST_QUEUE_TIMEOUT", "request_queue_timeout"))
+    """Seconds a request waits for one of the API's `db_pool_size + db_max_overflow` request slots (on SQLite a
+    write also waits for the single write slot); then it is answered 503 with Retry-After."""
     log_format: str = Field("auto", pattern="^(auto|json|text|human)$",
                             validation_alias=AliasChoices("CBENCH_LOG_FORMAT", "log_format"))
     """`auto`: human-readable lines on a terminal, JSON lines otherwise; `json`: one JSON object per log line
@@ -85,6 +108,10 @@ class Settings(BaseSettings):
     def model_root_paths(self) -> list[Path]:
         """The model roots, resolved (links followed)."""
         return [Path(part).expanduser().resolve() for part in self.model_roots.split(":") if part.strip()]
+
+    @property
+    def pool(self) -> PoolSettings:
+        return PoolSettings(size=self.db_pool_size, overflow=self.db_max_overflow, timeout=self.db_pool_timeout)
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -29,6 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db.base import Base, utcnow
+from app.schemas.fields import name_key
+
+
+def _name_key_default(context: Any) -> str:
+    return name_key(context.get_current_parameters()["name"])
+
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
@@ -39,6 +45,8 @@ class Model(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
+    # the name NFKC-normalised, trimmed and case-folded: unique, so "Llama" and "llama " cannot both exist
+    name_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=_name_key_default)
     path: Mapped[str] = mapped_column(String(1024))  # resolved local directory, or a Hugging Face Hub id
     source: Mapped[str] = mapped_column(String(16))  # "local" or "hub"
     revision: Mapped[str | None] = mapped_column(String(255))  # hub revision (branch, tag or commit)
@@ -174,6 +182,7 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # may manage webhooks
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: valid until revoked
 
 
 class Verdict(Base):
@@ -303,3 +312,18 @@ class ContaminationHit(Base):
     ngram: Mapped[str] = mapped_column(Text)
     file: Mapped[str] = mapped_column(String(1024))
     location: Mapped[int] = mapped_column(BigInteger)
+
+
+
+class IdempotencyKey(Base):
+    """An `Idempotency-Key` of `POST /jobs`: a repeat with the same key (and token) returns these jobs again."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_sha256: Mapped[str] = mapped_column(String(64))  # of the canonical request body
+    job_ids: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import ContaminationCheck, ContaminationHit, ContaminationIndex, Model, PredictionRow
 from app.errors import NotFoundError
-from app.queries.leaderboard import latest_jobs
+from app.queries.results import latest_results
 from contamination.check import BenchmarkCheck
 from contamination.clean_scores import CleanSplit, clean_split
 from evaluators.templates import DEFAULT_TEMPLATE
@@ -143,11 +143,9 @@ def clean_scores(session: Session, model_ids: Collection[int],
     checks = latest_checks(session, set(indexes.values()))
     if not checks:
         return {}
-    latest = latest_jobs(session, template=template, model_ids=list(indexes))
-    jobs = [(job_id, model_id, bench, job_template, metric) for job_id, model_id, bench, job_template, metric
-            in session.execute(select(latest.c.id, latest.c.model_id, latest.c.benchmark, latest.c.template,
-                                      latest.c.summary["metric"].as_string()))
-            if (indexes[model_id], bench) in checks]
+    # the results the leaderboard shows: the newest complete one per benchmark (a newer partial one never displaces it)
+    jobs = [(r.job_id, r.model_id, r.benchmark, r.template, r.metric)
+            for r in latest_results(session, list(indexes), template) if (indexes[r.model_id], r.benchmark) in checks]
     flagged = flagged_questions(session, [checks[(indexes[m], b)].id for _j, m, b, _t, _x in jobs])
     outcomes: dict[int, dict[str, bool]] = {j: {} for j, *_ in jobs}
     metrics = {j: metric for j, _m, _b, _t, metric in jobs}

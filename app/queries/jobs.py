@@ -75,6 +75,12 @@ def job_records(session: Session, job_ids: Collection[int]) -> dict[int, dict[st
     return {job_id: record for job_id, record in session.execute(query)}
 
 
+def jobs_by_ids(session: Session, job_ids: list[int]) -> list[Job]:
+    """The jobs with these ids, in that order (deleted ones left out)."""
+    found = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))} if job_ids else {}
+    return [found[i] for i in job_ids if i in found]
+
+
 def jobs_for_model(session: Session, model_id: int) -> Sequence[Job]:
     return session.scalars(select(Job).where(Job.model_id == model_id).order_by(Job.id)).all()
 

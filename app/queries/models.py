@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -9,7 +10,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Model
-from app.errors import NotFoundError
+from app.errors import InvalidRequestError, NotFoundError
+from app.schemas.fields import name_key, normalize_name
 from app.schemas.models import ModelPublic
 from app.schemas.types import MAX_ID
 
@@ -23,18 +25,34 @@ def get_model(session: Session, model_id: int) -> Model:
     return model
 
 
+ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
 def find_model(session: Session, ref: int | str) -> Model:
-    """A model by id, or by name when `ref` is a string that is not all digits."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        return get_model(session, int(ref))
+    """A model by id (an int, or a string of ASCII digits), else by name (compared as `name_key`).
+
+    Names are never all digits (`app.schemas.fields`), so a reference has one reading; a string of other digits
+    ("²", "٣") is neither an id nor a possible name and is refused."""
+    if isinstance(ref, int):
+        return get_model(session, ref)
+    if ASCII_DIGITS.fullmatch(ref):
+        return get_model(session, int(ref)) if len(ref) <= 10 else _not_found(ref)
+    if normalize_name(ref).isnumeric():
+        raise InvalidRequestError(f"model: {ref!r} is not a model id (ids are ASCII digits) and names are never "
+                                  "all digits")
     model = get_model_by_name(session, ref)
     if model is None:
         raise NotFoundError(f"model {ref!r} not found")
     return model
 
 
+def _not_found(ref: str) -> Model:
+    raise NotFoundError(f"model {ref} not found")
+
+
 def get_model_by_name(session: Session, name: str) -> Model | None:
-    return session.scalar(select(Model).where(Model.name == name))
+    """The model whose name equals `name` after NFKC normalisation, trimming and case folding."""
+    return session.scalar(select(Model).where(Model.name_key == name_key(name)))
 
 
 def _models(run: str | None, ids: Collection[int] | None) -> Select:

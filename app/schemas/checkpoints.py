@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from app.schemas.fields import STRICT, Key, ModelPath, OptionalBenchmarks, RunName, Tags
 from app.schemas.jobs import JobOptions, JobPublic
 from app.schemas.models import ModelPublic
 from app.schemas.types import MAX_BIGINT
@@ -11,14 +12,18 @@ from app.schemas.types import MAX_BIGINT
 
 # properties to receive from a training run
 class CheckpointCreate(BaseModel):
-    run: str = Field(min_length=1, max_length=200)
+    model_config = STRICT
+
+    run: RunName
     step: int = Field(ge=0, le=MAX_BIGINT)
     tokens_seen: int = Field(ge=0, le=MAX_BIGINT)
-    path: str = Field(min_length=1, max_length=1024)
-    benchmarks: list[str] = Field(default_factory=list)
-    template: str = "colossaleval"
+    path: ModelPath
+    benchmarks: OptionalBenchmarks = Field(
+        default_factory=list, description="a repeat of the same run, step and path queues the benchmarks (with "
+                                          "this template and options) that have no job yet")
+    template: Key = "colossaleval"
     options: JobOptions = Field(default_factory=JobOptions)
-    tags: list[str] = Field(default_factory=list)
+    tags: Tags = Field(default_factory=list)
     contamination_index: str | None = Field(None, pattern="^[0-9a-f]{16}$",
                                             description="id of the contamination index of the training corpus")
 

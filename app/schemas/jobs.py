@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.schemas.types import UtcDateTime
+from app.schemas.fields import STRICT, Benchmarks, Device, Key, MaxLength, PlainText, Subjects
+from app.schemas.types import MAX_ID, UtcDateTime
+
+ModelId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ModelRef = ModelId | Annotated[PlainText, StringConstraints(min_length=1, max_length=255)]
 
 
 # evaluation options shared by all jobs of one submission
 class JobOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    subjects: list[str] | None = Field(None, description="subject keys; all scored subjects when omitted")
+    subjects: Subjects | None = Field(None, description="subject keys; all scored subjects when omitted")
     limit: int | None = Field(None, ge=1, le=1_000_000, description="questions per subject (smoke runs)")
-    device: str | None = Field(None, description="cpu, cuda, cuda:1 or auto; the worker's default when omitted")
+    device: Device | None = Field(None, description="cpu, cuda, cuda:N, mps or auto; the worker's default when "
+                                                    "omitted")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    backend: str = "hf"
-    max_length: int = Field(4096, ge=16, le=1_048_576)
+    backend: Key = "hf"
+    max_length: MaxLength = 4096
     sample_only: bool = Field(False, description="stop after the early-estimate sample (10% of every subject, at "
                                                  "least 5): for frequent checkpoints")
 
@@ -37,9 +42,11 @@ class EstimatePublic(BaseModel):
 
 # properties to receive when submitting jobs: one job per benchmark
 class JobCreate(BaseModel):
-    model: int | str = Field(description="model id or name")
-    benchmarks: list[str] = Field(min_length=1)
-    template: str = "colossaleval"
+    model_config = STRICT
+
+    model: ModelRef = Field(description="model id (a JSON integer, or a string of ASCII digits) or model name")
+    benchmarks: Benchmarks
+    template: Key = "colossaleval"
     options: JobOptions = Field(default_factory=JobOptions)
 
 

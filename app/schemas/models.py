@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.fields import STRICT, Description, ModelPath, Name, Revision, RunName, Tags
 from app.schemas.types import MAX_BIGINT, UtcDateTime
 
 
 # properties to receive when registering a model
 class ModelCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
-    path: str = Field(min_length=1, max_length=1024, description="local directory or Hugging Face Hub id")
-    revision: str | None = Field(None, max_length=255, description="hub revision; default 'main' for hub ids")
-    tags: list[str] = Field(default_factory=list)
-    description: str | None = None
-    training_run: str | None = Field(None, max_length=255)
+    model_config = STRICT
+
+    name: Name = Field(description="unique after NFKC normalisation, trimming and case folding; not all digits")
+    path: ModelPath = Field(description="local directory or Hugging Face Hub id")
+    revision: Revision | None = Field(None, description="hub revision; default 'main' for hub ids")
+    tags: Tags = Field(default_factory=list)
+    description: Description | None = None
+    training_run: RunName | None = None
     step: int | None = Field(None, ge=0, le=MAX_BIGINT)
     tokens_seen: int | None = Field(None, ge=0, le=MAX_BIGINT)
 

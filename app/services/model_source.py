@@ -17,7 +17,11 @@ from pathlib import Path
 from app.errors import InvalidRequestError
 from app.services.fingerprint import weight_files
 
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# A Hub id `owner/name` as the Hub allows it: each part 1-96 of letters, digits, `_ . -`, not starting or ending
+# with `.` or `-`, without `..` or `--`.
+HUB_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
+HUB_ID = re.compile(rf"^{HUB_PART}/{HUB_PART}$")
+MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # what the safetensors library itself accepts
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json")
 
 
@@ -31,7 +35,8 @@ class ModelFacts:
 
 
 def is_hub_id(path: str) -> bool:
-    return bool(HUB_ID.match(path)) and not path.startswith((".", "/", "~")) and not Path(path).exists()
+    return (bool(HUB_ID.match(path)) and ".." not in path and "--" not in path
+            and not path.startswith((".", "/", "~")) and not Path(path).exists())
 
 
 def resolve_local(path: str, roots: list[Path]) -> Path:
@@ -88,16 +93,35 @@ def parameter_count(directory: Path) -> int | None:
     files = [f for f in weight_files(directory) if f.suffix == ".safetensors"]
     if not files:
         return None
-    total = 0
-    for file in files:
+    return sum(_tensor_elements(file) for file in files)
+
+
+def _tensor_elements(file: Path) -> int:
+    """Elements of all tensors in one safetensors file, from its header; 422 naming the file when unreadable."""
+    try:
+        size = file.stat().st_size
         with file.open("rb") as handle:
-            (length,) = struct.unpack("<Q", handle.read(8))
+            prefix = handle.read(8)
+            if len(prefix) != 8:
+                raise ValueError("shorter than its 8-byte header length")
+            (length,) = struct.unpack("<Q", prefix)
+            if length > min(size - 8, MAX_SAFETENSORS_HEADER):
+                raise ValueError(f"header length {length} exceeds the file ({size} bytes)")
             header = json.loads(handle.read(length))
+        if not isinstance(header, dict):
+            raise ValueError("header is not a JSON object")
+        total = 0
         for name, entry in header.items():
-            if name != "__metadata__":
-                count = 1
-                for dim in entry["shape"]:
-                    count *= dim
-                total += count
-    return total
+            if name == "__metadata__":
+                continue
+            shape = entry.get("shape") if isinstance(entry, dict) else None
+            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+                raise ValueError(f"tensor {name!r} has no valid shape")
+            count = 1
+            for dim in shape:
+                count *= dim
+            total += count
+        return total
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise InvalidRequestError(f"path: unreadable safetensors file {file.name} ({exc})") from None
 

@@ -14,7 +14,7 @@
     var bar = document.getElementById("progress");
     var total = job.progress_total || 0;
     bar.max = total || 1;
-    bar.value = total ? job.progress_done : (job.status === "succeeded" ? 1 : 0);
+    bar.value = total ? job.progress_done : (job.status === "succeeded" ? 1 : 0);  // full only when done
     document.getElementById("progress-text").textContent = total ? job.progress_done + " / " + total : String(job.progress_done);
     var estimate = document.getElementById("estimate");
     if (estimate && job.estimate) {

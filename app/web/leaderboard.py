@@ -1,7 +1,8 @@
 """The leaderboard page `/`, its JSON twin `/leaderboard.json` and CSV export `/leaderboard.csv`.
 
 One row per model, one column per benchmark (newest succeeded job) plus the average over the shown columns.
-The view state lives in the query string: `q` (regex on the name), `tag`, `run`, `metric` (micro|macro|clean:
+The view state lives in the query string: `q` (a regex on the name, run by RE2 in linear time, so no pattern can
+make a request take long; RE2 has no backreferences or lookaround), `tag`, `run`, `metric` (micro|macro|clean:
 the accuracy on the questions a contamination check did not flag, where the model's corpus was checked),
 `sort` (a column, `-` prefix for descending), `cols` (comma-separated benchmarks to show) and `unscored=1` (also list
 models with no result for the template; hidden by default). Names sort naturally (`step-2` before `step-10`).
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import re2
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
@@ -94,10 +96,7 @@ def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
     """Validate the query string; a bad value raises `InvalidRequestError` with a one-line message."""
     q = query.get("q", "").strip()
     if q:
-        try:
-            re.compile(q)
-        except re.error as exc:
-            raise InvalidRequestError(f"invalid name filter regex {q!r}: {exc}") from None
+        name_pattern(q)
     metric = query.get("metric", "") or "micro"
     if metric not in METRICS:
         raise InvalidRequestError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
@@ -120,6 +119,24 @@ def parse_params(query: Mapping[str, str]) -> LeaderboardParams:
         raise InvalidRequestError(f"unscored must be 0 or 1, got {unscored!r}")
     return LeaderboardParams(q=q, tag=query.get("tag", "").strip(), run=query.get("run", "").strip(), metric=metric,
                              sort=sort, cols=cols, template=template, unscored=unscored == "1")
+
+
+MAX_PATTERN_CHARS = 200
+
+
+def name_pattern(q: str) -> Any:
+    """The compiled name filter (case-insensitive, linear time); `InvalidRequestError` naming `q` when invalid."""
+    if len(q) > MAX_PATTERN_CHARS:
+        raise InvalidRequestError(f"q: the name filter is longer than {MAX_PATTERN_CHARS} characters")
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    try:
+        return re2.compile(q, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise InvalidRequestError(f"q: invalid name filter regex {q!r} ({reason}; RE2 syntax, no backreferences "
+                                  "or lookaround)") from None
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -171,7 +188,7 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
 
 
 def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
-    pattern = re.compile(params.q, re.IGNORECASE) if params.q else None
+    pattern = name_pattern(params.q) if params.q else None
     board = leaderboard(session, template=params.template, tag=params.tag, run=params.run,
                         name_matches=pattern.search if pattern else None)
     models, chosen = board.models, board.shown
@@ -213,6 +230,12 @@ def _chart(context: Context) -> Context:
 
 
 CSV_FIXED = ("model_id", "model", "training_run", "step", "tags")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula: a leading = + - @ tab or CR gets a `'` in front (OWASP)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def leaderboard_csv(context: Context) -> str:
@@ -226,8 +249,8 @@ def leaderboard_csv(context: Context) -> str:
                    f"{bench}_job_id"]
     writer.writerow([*header, f"average_{metric}", "average_over"])
     for row in context["rows"]:
-        line: list[Any] = [row.model_id, row.name, row.training_run or "", row.step if row.step is not None else "",
-                           ";".join(row.tags)]
+        line: list[Any] = [row.model_id, spreadsheet_safe(row.name), spreadsheet_safe(row.training_run or ""),
+                           row.step if row.step is not None else "", spreadsheet_safe(";".join(row.tags))]
         for bench in context["columns"]:
             cell = row.cells.get(bench)
             line += ([f"{cell.value:.4f}", f"{cell.ci_low:.4f}", f"{cell.ci_high:.4f}", cell.n, int(cell.partial),

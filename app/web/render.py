@@ -97,6 +97,13 @@ def make_environment() -> Environment:
 ENVIRONMENT = make_environment()
 
 
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The HTML error page a browser gets for a page route (a domain error or an invalid path or query)."""
+    html = ENVIRONMENT.get_template("error.html").render(request=request, status=status, message=message,
+                                                         title="Error")
+    return HTMLResponse(html, status_code=status)
+
+
 def respond(request: Request, template: str, build: Callable[[], Context], *, as_json: bool,
             decorate: Callable[[Context], Context] | None = None) -> Response:
     """Build the context; answer JSON (the context as is) or HTML (the context plus `decorate`'s extras)."""
@@ -105,9 +112,7 @@ def respond(request: Request, template: str, build: Callable[[], Context], *, as
     except DomainError as exc:
         if as_json:
             return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
-        html = ENVIRONMENT.get_template("error.html").render(request=request, status=exc.status_code,
-                                                             message=exc.message, title="Error")
-        return HTMLResponse(html, status_code=exc.status_code)
+        return error_page(request, exc.status_code, exc.message)
     if as_json:
         return Response(to_json(context), media_type="application/json")
     extras = decorate(context) if decorate else {}

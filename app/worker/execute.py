@@ -36,7 +36,8 @@ class Progress:
 
 def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Settings, owner: str,
                 backends: BackendCache, stop: threading.Event, device: str | None = None) -> str:
-    """Run `job` to an end state; returns what happened: succeeded, failed, queued, released or lost."""
+    """Run `job` to an end state; returns what happened: succeeded, failed, queued, released, cancelled (by a
+    user while it ran) or lost (the lease went to another worker)."""
     progress = Progress()
     heartbeat = Heartbeat(session_factory, job.id, owner, settings.worker_lease_seconds, settings.heartbeat_seconds,
                           progress.pair)
@@ -137,8 +138,9 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
 
     outcome = run_benchmark(backend, run_options, skip_ids=skip_ids, on_predictions=store, should_stop=should_stop,
                             on_progress=on_progress, on_sample_scored=publish_estimate)
-    if heartbeat.lost.is_set():
-        return "lost"
+    if heartbeat.lost.is_set():  # a user's cancel is not a lost lease: say which it was
+        status = with_db_retry(lambda: job_status(session_factory, job.id), "reading job status", job_id=job.id)
+        return "cancelled" if status == "cancelled" else "lost"
     if outcome.cancelled:
         released = with_db_retry(lambda: release_lease(session_factory, job.id, owner), "release", job_id=job.id)
         return "released" if released else "lost"

@@ -1,7 +1,7 @@
 """Retry a database step through a lost connection (a restarted or failed-over database) with backoff.
 
-Only connection-level errors are retried (`OperationalError`, or any DBAPI error that invalidated its
-connection); the pooled engine uses `pool_pre_ping`, so the next try gets a fresh connection. Each step the worker
+Only connection-level errors are retried (`OperationalError`, any DBAPI error that invalidated its connection, or
+no free connection in the pool within its timeout: a busy API must not requeue a running job); the pooled engine uses `pool_pre_ping`, so the next try gets a fresh connection. Each step the worker
 retries is idempotent: inserts ignore stored questions and lease writes are conditional on the lease owner.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -21,7 +22,8 @@ DEFAULT_DEADLINE_S = 120.0
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    return isinstance(exc, (OperationalError, PoolTimeoutError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def backoff_delays(first: float = 0.25, factor: float = 2.0, cap: float = 8.0):  # noqa: ANN201

@@ -1,4 +1,4 @@
-"""Server commands: `serve` (API + web + an in-process worker), `worker`, `migrate` and `token create`.
+"""Server commands: `serve` (API + web + an in-process worker), `worker`, `migrate` and `token create|list|revoke`.
 
 Settings come from the environment (`app.core.config.Settings`); `serve` and `migrate` bring the database to the
 newest migration first. Nothing here imports torch; `worker` does so lazily when its first job loads a model.
@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import threading
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 
@@ -43,7 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = token_commands.add_parser("create", help="create a token and print it (shown once)")
     create.add_argument("--name", required=True, help="who or what uses the token")
     create.add_argument("--admin", action="store_true", help="may also manage webhook subscriptions")
+    create.add_argument("--expires-in-days", type=float, default=None,
+                        help="the token stops working after this many days (default: until revoked)")
     create.set_defaults(func=run_token_create)
+    listing = token_commands.add_parser("list", help="list tokens: key, name, state, created, last used, expiry")
+    listing.set_defaults(func=run_token_list)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its key (as `token list` shows it)")
+    revoke.add_argument("key", help="the token's key, or the whole token")
+    revoke.set_defaults(func=run_token_revoke)
 
 
 def _logging(settings) -> None:  # noqa: ANN001
@@ -56,7 +65,7 @@ def _logging(settings) -> None:  # noqa: ANN001
 def _session_factory(settings):  # noqa: ANN001, ANN202
     from app.db.session import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(settings.database_url))
+    return make_session_factory(make_engine(settings.database_url, pool=settings.pool))
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -71,12 +80,49 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_token_create(args: argparse.Namespace) -> int:
     from app.core.config import get_settings
+    from app.db.base import utcnow
     from app.queries.tokens import create_token
 
+    if args.expires_in_days is not None and not 0 < args.expires_in_days <= 36_500:
+        print("error: --expires-in-days must be more than 0 and at most 36500", file=sys.stderr)
+        return 2
+    expires_at = utcnow() + timedelta(days=args.expires_in_days) if args.expires_in_days is not None else None
     with _session_factory(get_settings())() as session:
-        _row, token = create_token(session, args.name, admin=args.admin)
+        _row, token = create_token(session, args.name, admin=args.admin, expires_at=expires_at)
         session.commit()
     print(token)
+    return 0
+
+
+def run_token_list(_args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.queries.tokens import list_tokens, token_state
+
+    def shown(value: object) -> str:
+        return value.isoformat(timespec="seconds") + "Z" if value is not None else "-"  # type: ignore[attr-defined]
+
+    with _session_factory(get_settings())() as session:
+        rows = list_tokens(session)
+        print("\t".join(("key", "name", "state", "created", "last_used", "expires")))
+        for row in rows:
+            print("\t".join((row.key, row.name, token_state(row), shown(row.created_at), shown(row.last_used_at),
+                             shown(row.expires_at))))
+    return 0
+
+
+def run_token_revoke(args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
+    from app.errors import NotFoundError
+    from app.queries.tokens import revoke_token
+
+    with _session_factory(get_settings())() as session:
+        try:
+            row = revoke_token(session, args.key)
+        except NotFoundError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        session.commit()
+        print(f"revoked token {row.key} ({row.name})")
     return 0
 
 
@@ -114,8 +160,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
         dispatcher = Dispatcher(app.state.session_factory, settings)
         threading.Thread(target=dispatcher.run, name="cbench-webhooks", daemon=True).start()
-    if not args.no_worker:
-        worker = Worker(app.state.session_factory, settings, device=args.device)
+    if not args.no_worker:  # its own engine: requests that exhaust the API's pool cannot starve (or requeue) its job
+        worker = Worker(_session_factory(settings), settings, device=args.device)
         thread = threading.Thread(target=worker.run, name="cbench-worker", daemon=True)
         thread.start()
         _stop_on_shutdown(app, worker, thread)

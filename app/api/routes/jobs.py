@@ -4,9 +4,9 @@ layout (`?format=lm-eval`); predictions also stream as CSV, JSON lines or Parque
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import SessionDep, TokenDep
@@ -18,6 +18,7 @@ from app.queries import predictions as prediction_queries
 from app.queries import results as result_queries
 from app.queries.models import get_model
 from app.schemas.errors import error_responses
+from app.schemas.fields import LIMITS
 from app.schemas.jobs import (
     JobCreate,
     JobPublic,
@@ -26,16 +27,29 @@ from app.schemas.jobs import (
     PredictionsPublic,
 )
 from app.schemas.types import MAX_ID
-from app.services.submission import submit_jobs
+from app.services.submission import submit_jobs_once
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 log = logging.getLogger(__name__)
 
 
-@router.post("", response_model=JobsPublic, status_code=201, responses=error_responses(401, 409))
-def create_jobs(body: JobCreate, session: SessionDep, token: TokenDep) -> JobsPublic:
-    jobs = submit_jobs(session, body)
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=LIMITS.idempotency_key_chars, pattern=r"^[\x21-\x7e]+$",
+    description="makes a repeat safe: the first request with this key (per token) queues the jobs, a repeat of the "
+                "same request answers 200 with those jobs; without it every request queues new jobs")]
+
+
+@router.post("", response_model=JobsPublic, status_code=201,
+             responses={**error_responses(401, 409),
+                        200: {"model": JobsPublic, "description": "a repeat of an Idempotency-Key: the jobs it queued"}})
+def create_jobs(body: JobCreate, response: Response, session: SessionDep, token: TokenDep,
+                idempotency_key: IdempotencyKeyHeader = None) -> JobsPublic:
+    jobs, replayed = submit_jobs_once(session, body, token, idempotency_key)
     session.commit()  # the ids are final: log them only once the jobs exist for the workers
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+        return JobsPublic(data=[JobPublic.model_validate(j) for j in jobs], count=len(jobs))
     for job in jobs:
         log.info("job %s queued (%s on model %s) by token %r", job.id, job.benchmark, job.model_id, token.name,
                  extra={"job_id": job.id})

@@ -92,7 +92,7 @@ def test_cancel_is_honoured_between_batches(session_factory, worker_settings: Se
         cancel_job(session, job_id_)  # the user cancels while the first batch is being stored
 
     monkeypatch.setattr(execute, "insert_predictions", insert_then_cancel)
-    Worker(session_factory, worker_settings).run(once=True)
+    assert Worker(session_factory, worker_settings).run_once() == "cancelled"  # reported as a cancel, not "lost"
     job, predictions, _ = rows(session_factory, job_id)
     assert job.status == "cancelled" and job.summary is None
     assert len(predictions) == 1

@@ -1,4 +1,4 @@
-"""`cbench migrate`, `cbench token create`, and a Hub model failing clearly offline, as real processes."""
+"""`cbench migrate`, `cbench token create|list|revoke`, and a Hub model failing clearly offline, as real processes."""
 
 from __future__ import annotations
 
@@ -45,6 +45,37 @@ def test_token_create_enables_writes(db_url: str, tmp_path: Path) -> None:
 def test_token_create_needs_a_name(db_url: str, tmp_path: Path) -> None:
     result = cbench("token", "create", "--name", " ", db_url=db_url, cwd=tmp_path)
     assert result.returncode == 2 and "error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_token_list_revoke_and_expiry(db_url: str, tmp_path: Path) -> None:
+    assert cbench("migrate", db_url=db_url, cwd=tmp_path).returncode == 0
+    token = cbench("token", "create", "--name", "ci", db_url=db_url, cwd=tmp_path).stdout.strip()
+    expiring = cbench("token", "create", "--name", "short", "--expires-in-days", "7", db_url=db_url, cwd=tmp_path)
+    assert expiring.returncode == 0, expiring.stderr
+    listing = cbench("token", "list", db_url=db_url, cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    lines = [line.split("\t") for line in listing.stdout.strip().splitlines()]
+    assert lines[0] == ["key", "name", "state", "created", "last_used", "expires"]
+    rows = {fields[1]: fields for fields in lines[1:]}
+    key = token.split("_")[1]
+    assert rows["ci"][0] == key and rows["ci"][2] == "active" and rows["ci"][5] == "-"
+    assert rows["short"][5] != "-" and rows["short"][2] == "active"
+    assert token not in listing.stdout and expiring.stdout.strip() not in listing.stdout  # hashed at rest
+    revoked = cbench("token", "revoke", key, db_url=db_url, cwd=tmp_path)
+    assert revoked.returncode == 0 and key in revoked.stdout
+    assert "\trevoked\t" in cbench("token", "list", db_url=db_url, cwd=tmp_path).stdout
+    app = create_app(Settings(_env_file=None, database_url=db_url, model_roots=str(tmp_path)))
+    try:
+        with TestClient(app) as client:
+            response = client.post("/api/v1/models", json={"name": "x", "path": str(tmp_path)},
+                                   headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401 and "revoked" in response.json()["detail"]
+    finally:
+        app.state.engine.dispose()
+    unknown = cbench("token", "revoke", "nope", db_url=db_url, cwd=tmp_path)
+    assert unknown.returncode == 1 and "nope" in unknown.stderr and "Traceback" not in unknown.stderr
+    bad = cbench("token", "create", "--name", "x", "--expires-in-days", "-1", db_url=db_url, cwd=tmp_path)
+    assert bad.returncode == 2 and "expires" in bad.stderr
 
 
 def test_hub_model_offline_fails_with_clear_reason(db_url: str, tmp_path: Path) -> None:
