@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "cbench.commands.evaluation",  # eval, prompts, export-ceval
     "cbench.commands.data",  # data verify, data fetch
     "cbench.commands.server",  # serve, worker, migrate, token
+    "cbench.commands.models",  # models import
 )
 
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     """Directory holding the native benchmark files (read-only)."""
     model_roots: str = Field("./var/models", validation_alias=AliasChoices("CBENCH_MODEL_ROOTS", "model_roots"))
     """Colon-separated directories that local model paths must resolve under (after following links)."""
+    cache_dir: Path = Field(Path("~/.cache/colossal-bench"),
+                            validation_alias=AliasChoices("CBENCH_CACHE_DIR", "cache_dir"))
+    """Per-machine cache outside the repository (models converted from packaged GGUF files, e.g. the demo's)."""
     allow_remote_code: bool = Field(
         False, validation_alias=AliasChoices("CBENCH_ALLOW_REMOTE_CODE", "allow_remote_code"))
     """Let backends run model code shipped with a checkpoint (`trust_remote_code`). Off by default."""
