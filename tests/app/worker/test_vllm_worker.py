@@ -52,10 +52,9 @@ def test_worker_scores_vllm_jobs_on_cpu_with_one_engine(session_factory, worker_
                                                         smollm2_dir: Path, spawn_cbench, tmp_path: Path) -> None:  # noqa: ANN001
     with session_factory() as session:
         model = register_model(session, worker_settings, ModelCreate(name="smollm2", path=str(smollm2_dir)))
-        body = JobCreate(model=model.id, benchmarks=["mmlu", "agieval"],
-                         options=JobOptions(device="cpu", dtype="float32", backend="vllm",
-                                            subjects=["abstract_algebra", "gaokao-english"], limit=2))
-        ids = [job.id for job in submit_jobs(session, body)]
+        ids = [job.id for benchmark, subject in (("mmlu", "abstract_algebra"), ("agieval", "gaokao-english"))
+               for job in submit_jobs(session, JobCreate(model=model.id, benchmarks=[benchmark], options=JobOptions(
+                   device="cpu", dtype="float32", backend="vllm", subjects=[subject], limit=2)))]
         session.commit()
     worker = spawn_cbench("worker", "--poll-interval", "0.2", CBENCH_VLLM_KV_CACHE_GIB="0.5",
                           CBENCH_VLLM_ENFORCE_EAGER="true", CBENCH_WORKER_CHUNK_SIZE="64", CBENCH_LOG_FORMAT="text")

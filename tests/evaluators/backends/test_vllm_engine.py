@@ -10,6 +10,7 @@ start with `enforce_eager` (no torch.compile: about 60 s instead of 250 s on 2 c
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -158,3 +159,25 @@ def test_record_names_the_platform_and_reports_the_prefix_cache_hit_rate(case: C
     assert record["engine_options"]["enforce_eager"] is True
     rate = case.vllm_info["prefix_cache_hit_rate"]
     assert isinstance(rate, float) and 0.0 < rate < 1.0  # few-shot prompts share their prefix within a subject
+
+
+# ------------------------------------------------------------------ the command line
+def test_cbench_eval_with_the_vllm_backend_on_cpu(smollm2_dir: Path, data_dir: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    output = tmp_path / "results.json"
+    env = {**os.environ, "CBENCH_VLLM_KV_CACHE_GIB": "0.5", "CBENCH_VLLM_ENFORCE_EAGER": "true",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    done = subprocess.run([sys.executable, "-m", "cbench.main", "eval", "--backend", "vllm", "--device", "cpu",
+                           "--model", str(smollm2_dir), "--benchmarks", "mmlu", "--subjects", "abstract_algebra",
+                           "--limit", "3", "--data-dir", str(data_dir), "--output", str(output)],
+                          capture_output=True, text=True, timeout=1200, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "mmlu" in done.stdout and "partial (3 of" in done.stdout
+    payload = json.loads(output.read_text(encoding="utf-8"))
+    [result] = payload["results"]
+    assert result["record"]["backend"]["backend"] == "vllm"
+    assert result["record"]["backend"]["device"] == "cpu"
+    assert result["record"]["backend"]["engine_options"] == {"enforce_eager": True, "kv_cache_memory_bytes": 2**29}
+    assert len(payload["predictions"]["mmlu"]) == 3
