@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             result = backends[name].score(requests)
             seconds[name] += time.perf_counter() - start
             scores[name].append(tuple(r.scores for r in result))
+    import torch
+
+    threads = torch.get_num_threads()  # of this process, where the transformers backend runs
     info = backends["vllm"].info
     for backend in backends.values():
         backend.close()
@@ -99,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         "subjects": len(by_subject), "dtype": args.dtype, "vllm": info["vllm_distribution"],
         "vllm_platform": info["vllm_platform"], "enforce_eager": not args.compile,
         "prefix_cache_hit_rate": info["prefix_cache_hit_rate"], "same_predictions": same,
-        "max_abs_score_diff": diff, "backends": {}}
+        "max_abs_score_diff": diff, "torch_threads_transformers": threads, "cpus": os.cpu_count(),
+        "load_average_1min": round(os.getloadavg()[0], 1), "backends": {}}
     for name in names:
         rate = questions / seconds[name]
         figures["backends"][name] = {"load_seconds": round(load[name], 1), "seconds": round(seconds[name], 2),

@@ -4,7 +4,7 @@ and the transformers backend scores the same questions in the same virtualenv; b
 Runs in .venv-vllm (scripts/setup_vllm_venv.sh); elsewhere the module is skipped, unless CBENCH_REQUIRE_VLLM=1 (the
 test script sets it for the vLLM step), where a missing vLLM fails. One engine per (model, template) case, loaded
 once for the module (module-scoped fixture: pytest finishes one case before it starts the next engine). The engines
-start with `enforce_eager` (no torch.compile: about 60 s instead of 250 s on 2 cores).
+start with `enforce_eager` (no torch.compile: a start several times faster on 2 cores).
 """
 
 from __future__ import annotations
