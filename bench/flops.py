@@ -85,6 +85,7 @@ class MeteredBackend:
         self.backend = backend
         self.dims = dims
         self.name = backend.name
+        self.model_path, self.revision = backend.model_path, backend.revision
         self.info = backend.info
         self.seconds = 0.0
         self.tokens = 0

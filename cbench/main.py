@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "cbench.commands.server",  # serve, worker, migrate, token
     "cbench.commands.contamination",  # contamination index, contamination check
     "cbench.commands.remote",  # submit, status, results, leaderboard, cancel (against a server)
+    "cbench.commands.models",  # models import
 )
 
 

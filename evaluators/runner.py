@@ -91,8 +91,8 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
     spec = load_spec(options.benchmark)
     template = get_template(options.template)
     if tokenizer is None:
-        tokenizer = load_tokenizer(backend.info["model_path"], template.tokenizer_policy,  # type: ignore[arg-type]
-                                   revision=backend.info.get("revision"))
+        tokenizer = load_tokenizer(backend.model_path, template.tokenizer_policy,  # type: ignore[arg-type]
+                                   revision=backend.revision)
     generate = needs_generation(options.benchmark) if options.generate is None else options.generate
     plan = build_plan(options.benchmark, options.template, tokenizer, options.data_dir, subjects=options.subjects,
                       limit=options.limit, split=options.split, max_length=options.max_length,
@@ -188,7 +188,7 @@ def summarize_predictions(benchmark: str, predictions: Iterable[Prediction]) -> 
 def plan_for_backend(backend: Backend, options: RunOptions) -> Plan:
     """The plan `run_benchmark` would score (for inspection and tests)."""
     template = get_template(options.template)
-    tokenizer = load_tokenizer(backend.info["model_path"], template.tokenizer_policy)  # type: ignore[arg-type]
+    tokenizer = load_tokenizer(backend.model_path, template.tokenizer_policy)  # type: ignore[arg-type]
     return build_plan(options.benchmark, options.template, tokenizer, options.data_dir, subjects=options.subjects,
                       limit=options.limit, split=options.split, max_length=options.max_length,
                       reuse_prefix=options.reuse_prefix)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 TINY_SHAPE = {"hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 2, "num_attention_heads": 4,
               "num_key_value_heads": 4}
+VLLM_CPU_SHAPE = {"num_attention_heads": 2, "num_key_value_heads": 2}
+"""The same width with head size 32: vLLM's CPU attention supports head sizes 32..512, not TINY_SHAPE's 16."""
 
 
 def build_tiny_llama(output_dir: str | Path, tokenizer_dir: str | Path, *, seed: int = 0,

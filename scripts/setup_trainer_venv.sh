@@ -14,7 +14,7 @@ fi
   "torch==2.5.1" \
   "colossalai==0.5.0" \
   "transformers==4.51.3" \
-  sentencepiece protobuf tensorboard pytest httpx pyyaml
+  sentencepiece protobuf tensorboard pytest httpx pyyaml pydantic-settings  # the settings object (cbench eval)
 # The project itself, editable, without the server's heavy dependencies.
 "$VENV/bin/python" -m pip install --quiet --no-deps -e .
 "$VENV/bin/python" -c "import colossalai, torch, transformers; print('colossalai', colossalai.__version__, 'torch', torch.__version__, 'transformers', transformers.__version__)"

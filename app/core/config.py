@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     """Directory holding the native benchmark files (read-only)."""
     model_roots: str = Field("./var/models", validation_alias=AliasChoices("CBENCH_MODEL_ROOTS", "model_roots"))
     """Colon-separated directories that local model paths must resolve under (after following links)."""
+    cache_dir: Path = Field(Path("~/.cache/colossal-bench"),
+                            validation_alias=AliasChoices("CBENCH_CACHE_DIR", "cache_dir"))
+    """Per-machine cache outside the repository (models converted from packaged GGUF files, e.g. the demo's)."""
     allow_remote_code: bool = Field(
         False, validation_alias=AliasChoices("CBENCH_ALLOW_REMOTE_CODE", "allow_remote_code"))
     """Let backends run model code shipped with a checkpoint (`trust_remote_code`). Off by default."""
@@ -55,6 +58,25 @@ class Settings(BaseSettings):
     worker_chunk_size: int = Field(
         64, ge=1, validation_alias=AliasChoices("CBENCH_WORKER_CHUNK_SIZE", "worker_chunk_size"))
     """Questions per batch: predictions are committed, and cancel/SIGTERM honoured, after each batch."""
+    vllm_gpu_memory_utilization: float | None = Field(
+        None, gt=0, le=1, validation_alias=AliasChoices("CBENCH_VLLM_GPU_MEMORY_UTILIZATION",
+                                                        "vllm_gpu_memory_utilization"))
+    """vLLM backend: fraction of GPU memory (CUDA) the engine may take; unset, vLLM's default. On CPU the KV
+    cache is sized by `vllm_kv_cache_gib` instead."""
+    vllm_kv_cache_gib: float | None = Field(
+        2.0, gt=0, validation_alias=AliasChoices("CBENCH_VLLM_KV_CACHE_GIB", "vllm_kv_cache_gib"))
+    """vLLM backend: KV cache size in GiB. The default fits a small CPU machine (and the models the suite runs);
+    unset (empty) on a GPU machine to let `vllm_gpu_memory_utilization` size it."""
+    vllm_max_model_len: int | None = Field(
+        None, ge=1, validation_alias=AliasChoices("CBENCH_VLLM_MAX_MODEL_LEN", "vllm_max_model_len"))
+    """vLLM backend: longest prompt plus generation the engine accepts; unset, the model's context length."""
+    vllm_max_num_seqs: int | None = Field(
+        None, ge=1, validation_alias=AliasChoices("CBENCH_VLLM_MAX_NUM_SEQS", "vllm_max_num_seqs"))
+    """vLLM backend: sequences scheduled together; unset, vLLM's default for the platform."""
+    vllm_enforce_eager: bool | None = Field(
+        None, validation_alias=AliasChoices("CBENCH_VLLM_ENFORCE_EAGER", "vllm_enforce_eager"))
+    """vLLM backend: skip torch.compile and graph capture (the engine starts in about a quarter of the time on
+    CPU); unset, vLLM compiles."""
     max_body_bytes: int = Field(
         1_048_576, ge=1, validation_alias=AliasChoices("CBENCH_MAX_BODY_BYTES", "max_body_bytes"))
     """Largest request body the API accepts; bigger ones get 413."""
@@ -95,6 +117,12 @@ class Settings(BaseSettings):
     webhook_poll_interval: float = Field(
         1.0, gt=0, validation_alias=AliasChoices("CBENCH_WEBHOOK_POLL_INTERVAL", "webhook_poll_interval"))
     """Seconds the dispatcher waits between looks at an empty outbox."""
+
+    @field_validator("vllm_gpu_memory_utilization", "vllm_kv_cache_gib", "vllm_max_model_len", "vllm_max_num_seqs",
+                     "vllm_enforce_eager", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.config import Settings
 from app.queries.estimates import compute_estimate, store_estimate
@@ -21,6 +22,9 @@ from app.worker.heartbeat import Heartbeat
 from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, job_status, release_lease
 from app.worker.models import BackendCache, JobError, local_model_dir
 from app.worker.retry import with_db_retry
+
+if TYPE_CHECKING:
+    from evaluators.backends.base import Backend, BackendOptions
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,7 @@ def _fail(session_factory: SessionFactory, job_id: int, owner: str, reason: str,
     return status or "lost"
 
 
-def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: object) -> object:
+def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: BackendOptions) -> Backend:
     """The job's backend; a model that cannot be loaded fails the job with the loader's reason (no retry)."""
     try:
         return backends.get(name, options)
@@ -89,16 +93,14 @@ def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: ob
 
 def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, owner: str, backends: BackendCache,
          stop: threading.Event, heartbeat: Heartbeat, progress: Progress, device: str | None) -> str:
-    from evaluators.backends.base import BackendOptions
+    from evaluators.backends.options import backend_options
     from evaluators.runner import RunOptions, SampleInfo, run_benchmark, summarize_predictions
     from evaluators.sampling import SampleRule
-    from evaluators.templates import get_template
 
     config = job.config
-    options = BackendOptions(model_path=local_model_dir(job), device=config.get("device") or device or
-                             settings.worker_device, dtype=config.get("dtype") or "auto",
-                             allow_remote_code=settings.allow_remote_code, revision=job.model_revision,
-                             extra={"score_method": get_template(job.template).scoring_method})
+    options = backend_options(settings, model_path=local_model_dir(job), template=job.template,
+                              device=config.get("device") or device or settings.worker_device,
+                              dtype=config.get("dtype") or "auto", revision=job.model_revision)
     backend = _load_backend(job, backends, config.get("backend") or "hf", options)
     run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
                              subjects=config.get("subjects"), limit=config.get("limit"),

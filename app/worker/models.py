@@ -7,10 +7,17 @@ that says so. torch and huggingface_hub are imported here lazily, never by the A
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.worker.lease import LeasedJob
+
+if TYPE_CHECKING:
+    from evaluators.backends.base import Backend, BackendOptions
+
+log = logging.getLogger(__name__)
 
 
 class JobError(Exception):
@@ -36,21 +43,23 @@ def local_model_dir(job: LeasedJob) -> str:
 
 
 class BackendCache:
-    """Holds the last loaded backend; consecutive jobs with the same model and load options reuse it."""
+    """Holds the last loaded backend (one engine per worker); consecutive jobs with the same backend and the same
+    (frozen, hashable) `BackendOptions` reuse it."""
 
     def __init__(self) -> None:
-        self.key: tuple[Any, ...] | None = None
-        self.backend: Any = None
+        self.key: tuple[str, BackendOptions] | None = None
+        self.backend: Backend | None = None
 
-    def get(self, backend_name: str, options: Any) -> Any:  # noqa: ANN401  (BackendOptions -> Backend)
+    def get(self, backend_name: str, options: BackendOptions) -> Backend:
         from evaluators.backends import load_backend
 
-        key = (backend_name, options.model_path, options.revision, options.device, options.dtype,
-               options.allow_remote_code, tuple(sorted(options.extra.items())))
-        if key != self.key:
+        key = (backend_name, options)
+        if key != self.key or self.backend is None:
             self.close()
+            start = time.monotonic()
             self.backend = load_backend(backend_name, options)
             self.key = key
+            log.info("backend %s loaded for %s in %.1f s", backend_name, options.model_path, time.monotonic() - start)
         return self.backend
 
     def close(self) -> None:

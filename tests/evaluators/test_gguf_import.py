@@ -1,0 +1,85 @@
+"""GGUF import: the packaged SmolLM2 converts into a loadable Hugging Face directory with its provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cbench.main import main
+from evaluators.gguf_import import IMPORT_RECORD, GGUFImportError, file_sha256, import_gguf, packaged_smollm2
+
+
+def test_converted_directory_records_its_source(smollm2_dir: Path) -> None:
+    record = json.loads((smollm2_dir / IMPORT_RECORD).read_text())
+    assert record["source_sha256"] == file_sha256(packaged_smollm2())
+    assert record["quantization"] == "MOSTLY_Q4_1"
+    assert record["architecture"] == "llama"
+    assert record["tensor_types"] == {"Q4_1": 210, "F32": 61, "Q8_0": 1}
+    assert record["model_class"] == "LlamaForCausalLM"
+    assert (smollm2_dir / "model.safetensors").is_file() and (smollm2_dir / "tokenizer.json").is_file()
+    assert not (smollm2_dir / "tokenizer.model").exists()  # no bogus SentencePiece file
+    config = json.loads((smollm2_dir / "config.json").read_text())
+    assert "quantization_config" not in config
+    assert (config["num_hidden_layers"], config["num_attention_heads"], config["num_key_value_heads"]) == (30, 9, 3)
+
+
+def test_weights_are_the_dequantised_gguf_tensors(smollm2_dir: Path) -> None:
+    """The saved embedding equals gguf's own dequantisation of `token_embd` (Q8_0) and a Q4_1 projection too."""
+    import gguf
+    from safetensors import safe_open
+
+    reader = gguf.GGUFReader(str(packaged_smollm2()))
+    tensors = {t.name: t for t in reader.tensors}
+    with safe_open(str(smollm2_dir / "model.safetensors"), "np") as saved:
+        for gguf_name, hf_name in (("token_embd.weight", "model.embed_tokens.weight"),
+                                   ("blk.0.ffn_down.weight", "model.layers.0.mlp.down_proj.weight")):
+            tensor = tensors[gguf_name]
+            expected = gguf.quants.dequantize(tensor.data, tensor.tensor_type)
+            np.testing.assert_array_equal(saved.get_tensor(hf_name), expected.reshape(saved.get_tensor(hf_name).shape))
+
+
+def test_tokenizer_round_trips_and_adds_no_bos(smollm2_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(smollm2_dir))
+    text = "The question\n\nAnswer: 答案：A  two  spaces"
+    ids = tok(text)["input_ids"]
+    assert ids[:7] == [504, 1962, 198, 198, 21350, 42, 27709]  # 'The' ' question' '\n' '\n' 'Answer' ':' ...
+    assert tok.decode(ids) == text
+    assert tok.bos_token_id not in ids
+
+
+@pytest.mark.slow
+def test_greedy_answer_is_paris(smollm2_dir: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(smollm2_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(smollm2_dir), dtype=torch.float32)
+    ids = tok("The capital of France is", return_tensors="pt")
+    out = model.generate(**ids, max_new_tokens=3, do_sample=False)
+    assert tok.decode(out[0, ids["input_ids"].shape[1]:]).strip().startswith("Paris")
+
+
+def test_corrupt_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    with pytest.raises(GGUFImportError, match="not a readable GGUF file"):
+        import_gguf(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert main(["models", "import", str(bad), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "broken.gguf is not a readable GGUF file" in err and "Traceback" not in err
+
+
+def test_cli_refuses_a_non_empty_output_and_a_non_gguf_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("keep me")
+    assert main(["models", "import", str(packaged_smollm2()), "--output", str(tmp_path / "out")]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert (tmp_path / "out" / "x").read_text() == "keep me"
+    assert main(["models", "import", str(tmp_path / "model.bin"), "--output", str(tmp_path / "o2")]) == 2
+    assert "not a .gguf file" in capsys.readouterr().err
