@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.hasher.start()
     app.state.hasher.fill_missing()  # hashes a stopped server left unwritten
     yield
     app.state.hasher.shutdown()

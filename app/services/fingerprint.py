@@ -51,11 +51,24 @@ class WeightHasher:
 
     def __init__(self, session_factory: SessionFactory | None = None, workers: int = 1) -> None:
         self._session_factory = session_factory
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="content-hash")
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-hash-store")
+        self._workers = workers
+        self._executor, self._writer = self._pools()
+        self._stopped = False
         self._lock = threading.Lock()
         self._digests: dict[_FileKey, str] = {}
         self._running: dict[Path, Future[str]] = {}
+
+    def _pools(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+        return (ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="content-hash"),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="content-hash-store"))
+
+    def start(self) -> None:
+        """Start the background threads again after `shutdown` (an application that is started twice)."""
+        with self._lock:
+            if self._stopped:
+                self._executor, self._writer = self._pools()
+                self._running.clear()
+                self._stopped = False
 
     def file_digest(self, path: Path) -> str:
         stat = path.stat()
@@ -138,6 +151,8 @@ class WeightHasher:
         self._writer.submit(fill)
 
     def shutdown(self) -> None:
+        with self._lock:
+            self._stopped = True
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._writer.shutdown(wait=False, cancel_futures=True)
 
