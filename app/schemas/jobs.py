@@ -44,6 +44,7 @@ class JobPublic(BaseModel):
     attempts: int
     lease_owner: str | None
     lease_expires_at: UtcDateTime | None
+    not_before: UtcDateTime | None = Field(description="a retried job is not claimed before this time (back-off)")
     created_at: UtcDateTime
     started_at: UtcDateTime | None
     finished_at: UtcDateTime | None

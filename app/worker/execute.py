@@ -20,6 +20,7 @@ from app.worker.heartbeat import Heartbeat
 from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, job_status, release_lease
 from app.worker.models import BackendCache, JobError, local_model_dir
 from app.worker.retry import with_db_retry
+from evaluators.backends.batching import is_out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,10 @@ def execute_job(job: LeasedJob, *, session_factory: SessionFactory, settings: Se
 def _fail(session_factory: SessionFactory, job_id: int, owner: str, reason: str, *, retry: bool,
           settings: Settings) -> str:
     status = with_db_retry(lambda: fail_job(session_factory, job_id, owner, reason, retry=retry,
-                                            max_attempts=settings.worker_max_attempts), "fail_job", job_id=job_id)
+                                            max_attempts=settings.worker_max_attempts,
+                                            backoff_seconds=settings.worker_retry_backoff_seconds,
+                                            backoff_max_seconds=settings.worker_retry_backoff_max_seconds),
+                           "fail_job", job_id=job_id)
     return status or "lost"
 
 
@@ -68,7 +72,7 @@ def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: ob
     except (JobError, ValueError) as exc:
         raise JobError(f"model {job.model_name!r} failed to load: {exc}") from exc
     except Exception as exc:
-        if "OutOfMemory" in type(exc).__name__:  # may fit on another worker: leave it to the retry rule
+        if is_out_of_memory(exc):  # may fit later or on another worker: leave it to the retry rule (back-off)
             raise
         raise JobError(f"model {job.model_name!r} failed to load: {type(exc).__name__}: {exc}") from exc
 

@@ -1,4 +1,5 @@
-"""How many length-sorted questions go into the next forward pass (pure; no torch)."""
+"""How many length-sorted questions go into the next forward pass, and what counts as running out of memory
+(pure; no torch)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,11 @@ def next_batch_size(lengths: Sequence[int], prefix_len: int, *, packed: bool, ma
         used += lengths[size] + prefix_len // 8
         size += 1
     return max(1, size)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for an allocation failure: torch's `OutOfMemoryError` (CUDA, and CPU in newer releases) or the CPU
+    allocator's `RuntimeError` ("DefaultCPUAllocator: can't allocate memory")."""
+    if "OutOfMemory" in type(exc).__name__:
+        return True
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in str(exc) or "not enough memory" in str(exc))
