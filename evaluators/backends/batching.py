@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def next_batch_size(lengths: Sequence[int], prefix_len: int, *, packed: bool, max_tokens: int,
@@ -21,6 +22,19 @@ def next_batch_size(lengths: Sequence[int], prefix_len: int, *, packed: bool, ma
         used += lengths[size] + prefix_len // 8
         size += 1
     return max(1, size)
+
+
+@dataclass
+class TokenBudget:
+    """The token budget of one `score()` call: it starts at the configured budget and halves on every
+    out-of-memory back-off, so one long subject's back-off does not shrink the batches of later calls."""
+
+    tokens: int
+    backoffs: int = 0
+
+    def halve(self) -> None:
+        self.tokens = max(1, self.tokens // 2)
+        self.backoffs += 1
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
