@@ -16,24 +16,24 @@ from typing import Any
 
 from evaluators.aggregate import summarize
 from evaluators.backends.base import Backend, ScoreRequest
-from evaluators.catalog import load_spec
+from evaluators.catalog import DEFAULT_MAX_LENGTH, load_spec
 from evaluators.plan import Plan, PlannedQuestion, build_plan
 from evaluators.records import BenchmarkSummary, CandidateScores, Prediction
 from evaluators.run_record import build_record
 from evaluators.scoring import make_prediction
-from evaluators.templates import get_template
+from evaluators.templates import DEFAULT_TEMPLATE, get_template
 from evaluators.tokenization import TextTokenizer, load_tokenizer
 
 
 @dataclass
 class RunOptions:
     benchmark: str
-    template: str = "colossaleval"
-    data_dir: Path = Path("data")
+    data_dir: Path
+    template: str = DEFAULT_TEMPLATE
     subjects: list[str] | None = None
     limit: int | None = None  # first N questions of each subject
     split: str | None = None  # default: the benchmark's eval split (C-Eval: val; "test" for export)
-    max_length: int = 4096  # L of scoring.md §2.3
+    max_length: int = DEFAULT_MAX_LENGTH  # L of scoring.md §2.3
     max_new_tokens: int = 32
     reuse_prefix: bool = True
     keep_prompt_text: bool = True

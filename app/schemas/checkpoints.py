@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from app.schemas.jobs import JobOptions, JobPublic
 from app.schemas.models import ModelPublic
 from app.schemas.types import MAX_BIGINT
+from evaluators.templates import DEFAULT_TEMPLATE
 
 
 # properties to receive from a training run
@@ -16,7 +17,7 @@ class CheckpointCreate(BaseModel):
     tokens_seen: int = Field(ge=0, le=MAX_BIGINT)
     path: str = Field(min_length=1, max_length=1024)
     benchmarks: list[str] = Field(default_factory=list)
-    template: str = "colossaleval"
+    template: str = DEFAULT_TEMPLATE
     options: JobOptions = Field(default_factory=JobOptions)
     tags: list[str] = Field(default_factory=list)
 

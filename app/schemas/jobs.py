@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.types import UtcDateTime
+from evaluators.catalog import DEFAULT_MAX_LENGTH
+from evaluators.templates import DEFAULT_TEMPLATE
 
 
 # evaluation options shared by all jobs of one submission
@@ -18,14 +20,14 @@ class JobOptions(BaseModel):
     device: str | None = Field(None, description="cpu, cuda, cuda:1 or auto; the worker's default when omitted")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     backend: str = "hf"
-    max_length: int = Field(4096, ge=16, le=1_048_576)
+    max_length: int = Field(DEFAULT_MAX_LENGTH, ge=16, le=1_048_576)
 
 
 # properties to receive when submitting jobs: one job per benchmark
 class JobCreate(BaseModel):
     model: int | str = Field(description="model id or name")
     benchmarks: list[str] = Field(min_length=1)
-    template: str = "colossaleval"
+    template: str = DEFAULT_TEMPLATE
     options: JobOptions = Field(default_factory=JobOptions)
 
 

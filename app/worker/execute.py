@@ -80,6 +80,7 @@ def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: ob
 def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, owner: str, backends: BackendCache,
          stop: threading.Event, heartbeat: Heartbeat, progress: Progress, device: str | None) -> str:
     from evaluators.backends.base import BackendOptions
+    from evaluators.catalog import DEFAULT_MAX_LENGTH
     from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
     from evaluators.templates import get_template
 
@@ -91,7 +92,7 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     backend = _load_backend(job, backends, config.get("backend") or "hf", options)
     run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
                              subjects=config.get("subjects"), limit=config.get("limit"),
-                             max_length=config.get("max_length") or 4096, chunk_size=settings.worker_chunk_size)
+                             max_length=config.get("max_length") or DEFAULT_MAX_LENGTH, chunk_size=settings.worker_chunk_size)
     def read_skip_ids() -> frozenset[str]:
         with session_factory() as session:
             return stored_question_ids(session, job.id)
