@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from evaluators.model_files import is_model_dir
 from trainer.args import TrainArgs, split_list
 from trainer.attention import choose_attention
 from trainer.checkpoints import (
@@ -104,7 +105,7 @@ def setup(args: TrainArgs) -> Session:
     cuda = torch.cuda.is_available()
     check_plugin(args.plugin, cuda)
     start_dir = Path(args.resume_from or args.model)
-    if not (start_dir / "config.json").is_file():
+    if not is_model_dir(start_dir):
         raise FileNotFoundError(f"{start_dir} is not a Hugging Face model directory (no config.json)")
     dataset = PackedDataset(args.data)
     max_length = check_data(args, dataset.manifest, start_dir)

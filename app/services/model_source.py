@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import InvalidRequestError
+from evaluators.model_files import is_model_dir, safetensors_parameter_count
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
@@ -43,7 +43,7 @@ def resolve_local(path: str, roots: list[Path]) -> Path:
         raise InvalidRequestError(f"model path {path!r} resolves to {resolved}, outside CBENCH_MODEL_ROOTS ({shown})")
     if not resolved.is_dir():
         raise InvalidRequestError(f"model path {path!r} is not a directory")
-    if not (resolved / "config.json").is_file():
+    if not is_model_dir(resolved):
         raise InvalidRequestError(f"model path {path!r} has no config.json; not a Hugging Face model directory")
     return resolved
 
@@ -66,7 +66,7 @@ def inspect_model(path: str, roots: list[Path], *, allow_remote_code: bool = Fal
                                   "CBENCH_ALLOW_REMOTE_CODE=true")
     dtype = config.get("torch_dtype") or config.get("dtype")
     return ModelFacts(path=str(directory), source="local", content_hash=content_hash(directory),
-                      tokenizer=tokenizer_id(directory), parameter_count=parameter_count(directory),
+                      tokenizer=tokenizer_id(directory), parameter_count=safetensors_parameter_count(directory),
                       dtype=str(dtype) if dtype else None)
 
 
@@ -95,25 +95,6 @@ def tokenizer_id(directory: Path) -> str | None:
             digest = hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]
             return f"{klass} sha256:{digest}".strip()
     return klass or None
-
-
-def parameter_count(directory: Path) -> int | None:
-    """Sum of tensor sizes from the safetensors headers; None when there are no safetensors files."""
-    files = [f for f in _weight_files(directory) if f.suffix == ".safetensors"]
-    if not files:
-        return None
-    total = 0
-    for file in files:
-        with file.open("rb") as handle:
-            (length,) = struct.unpack("<Q", handle.read(8))
-            header = json.loads(handle.read(length))
-        for name, entry in header.items():
-            if name != "__metadata__":
-                count = 1
-                for dim in entry["shape"]:
-                    count *= dim
-                total += count
-    return total
 
 
 def _weight_files(directory: Path) -> list[Path]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.worker.lease import LeasedJob
+from evaluators.model_files import is_model_dir
 
 
 class JobError(Exception):
@@ -20,7 +21,7 @@ class JobError(Exception):
 def local_model_dir(job: LeasedJob) -> str:
     if job.model_source == "local":
         directory = Path(job.model_path)
-        if not (directory / "config.json").is_file():
+        if not is_model_dir(directory):
             raise JobError(f"model {job.model_name!r}: {directory} no longer holds a config.json")
         return str(directory)
     try:

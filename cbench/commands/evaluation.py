@@ -14,6 +14,7 @@ from typing import Any
 
 from cbench.commands.data import DATA_DIR_HELP, default_data_dir
 from evaluators.catalog import BENCHMARKS, DEFAULT_MAX_LENGTH, TEMPLATE_IDS, load_spec, validate_request
+from evaluators.model_files import check_model_dir
 from evaluators.templates import DEFAULT_TEMPLATE
 
 
@@ -37,14 +38,6 @@ def _subjects_for(benchmark: str, subjects: list[str] | None) -> list[str] | Non
     if not mine:
         raise ValueError(f"none of the subjects {', '.join(subjects)} belongs to {benchmark}")
     return mine
-
-
-def _check_model_path(path: str) -> None:
-    p = Path(path)
-    if not p.exists():
-        raise ValueError(f"model path {path} does not exist")
-    if not (p / "config.json").is_file():
-        raise ValueError(f"model path {path} has no config.json (not a Hugging Face model directory)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -96,7 +89,7 @@ def run_eval(args: argparse.Namespace) -> int:
     validate_request(benchmarks, args.template, subjects)
     per_benchmark_subjects = {b: _subjects_for(b, subjects) for b in benchmarks}
     data_dir = _data_dir(args)
-    _check_model_path(args.model)
+    check_model_dir(args.model)
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be a positive number of questions per subject")
     backend = load_backend(args.backend, BackendOptions(model_path=args.model, device=args.device, dtype=args.dtype,

@@ -38,6 +38,7 @@ from evaluators.backends.prefix_attention import (
     SplitAttentionUnsupported,
     attention_override,
 )
+from evaluators.model_files import check_model_dir
 from evaluators.records import CandidateScores
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -76,11 +77,9 @@ def pick_attention(device: torch.device, dtype: torch.dtype) -> str:
 
 
 def _check_model_dir(path: str) -> None:
-    p = Path(path)
-    if p.exists() and not (p / "config.json").is_file():
-        raise ValueError(f"model directory {path} has no config.json")
-    if not p.exists() and (path.startswith((".", "/", "~")) or path.count("/") != 1):
-        raise ValueError(f"model path {path} does not exist")
+    """A local model directory must hold a config.json; anything else must look like a Hub id (`org/name`)."""
+    if Path(path).exists() or path.startswith((".", "/", "~")) or path.count("/") != 1:
+        check_model_dir(path)
 
 
 class HFBackend:

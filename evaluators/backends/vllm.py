@@ -19,7 +19,6 @@ automatic prefix caching replaces the transformers backend's explicit few-shot K
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ except ImportError as exc:  # the loader reports it as "backend 'vllm' is not in
     raise ImportError(f"{exc}; the vLLM backend needs the venv made by scripts/setup_vllm_venv.sh") from exc
 
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreMethod, ScoreRequest
+from evaluators.model_files import check_model_dir, safetensors_parameter_count
 from evaluators.records import CandidateScores
 
 LOGPROBS_MODE: dict[str, str] = {"max_logit": "raw_logits", "logprob": "raw_logprobs"}
@@ -72,9 +72,8 @@ def engine_kwargs(options: BackendOptions) -> dict[str, Any]:
     dtype = "bfloat16" if options.dtype == "auto" else options.dtype
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {options.dtype!r}; valid: auto, {', '.join(DTYPES)}")
-    path = Path(options.model_path)
-    if path.exists() and not (path / "config.json").is_file():
-        raise ValueError(f"model directory {options.model_path} has no config.json")
+    if Path(options.model_path).exists():
+        check_model_dir(options.model_path)
     kwargs: dict[str, Any] = {
         "model": options.model_path,
         "tokenizer": options.model_path,
@@ -190,21 +189,6 @@ def assemble(requests: Sequence[ScoreRequest], calls: Sequence[EngineCall],
     return results
 
 
-def count_parameters(model_path: str) -> int | None:
-    """Parameter count from the safetensors headers of a local checkpoint (no tensor is read); None if unknown."""
-    files = sorted(Path(model_path).glob("*.safetensors")) if Path(model_path).is_dir() else []
-    if not files:
-        return None
-    total = 0
-    for file in files:
-        with file.open("rb") as handle:
-            header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
-        for name, entry in header.items():
-            if name != "__metadata__":
-                total += math.prod(entry["shape"])
-    return total
-
-
 # ---------------------------------------------------------------------------------------------- backend
 class VLLMBackend:
     """Scores `ScoreRequest`s with a vLLM engine (CUDA)."""
@@ -229,7 +213,7 @@ class VLLMBackend:
             "device_name": torch.cuda.get_device_name(0),
             "dtype": kwargs["dtype"],
             "attn_implementation": os.environ.get("VLLM_ATTENTION_BACKEND") or "vllm-auto",
-            "parameters": count_parameters(options.model_path),
+            "parameters": safetensors_parameter_count(options.model_path),
             "tokenizer": options.model_path,
             "score_method": self.method,
             "logprobs_mode": kwargs["logprobs_mode"],
