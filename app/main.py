@@ -4,12 +4,10 @@ Nothing is built at import time, so tests pass their own `Settings` (and a fresh
 errors become `{"detail": message}` with their status; request validation errors become one readable message.
 Middleware: bodies over `max_body_bytes` get 413; the leaderboard JSON, page and CSV are served from a short TTL
 cache (`app.middleware.response_cache`). `/healthz`, `/readyz` and `/metrics` live at the root (`app.api.ops`).
-Server-rendered pages (`app.web`, when present) are mounted alongside the API and reuse the same query modules.
+Server-rendered pages (`app.web.include`) are mounted alongside the API and reuse the same query modules.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +23,7 @@ from app.errors import AuthError, DomainError
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.response_cache import ResponseCache
 from app.queries.ops import leaderboard_version
+from app.web import include as include_web
 
 CACHED_PATHS = ("/api/v1/leaderboard", "/", "/leaderboard.json", "/leaderboard.csv")
 
@@ -41,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     app.include_router(api_router)
     app.include_router(ops.router)
-    _include_web(app)
+    include_web(app)
 
     def version() -> object:
         with session_factory() as session:
@@ -53,20 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     return app
-
-
-def _include_web(app: FastAPI) -> None:
-    """Mount the pages of `app.web`: its `include(app)` when defined, else its `router`."""
-    try:
-        web = importlib.import_module("app.web")
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.web":
-            raise
-        return
-    if hasattr(web, "include"):
-        web.include(app)
-    elif hasattr(web, "router"):
-        app.include_router(web.router)
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

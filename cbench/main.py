@@ -8,14 +8,15 @@ input) is printed as one line on stderr with exit code 2 -- users never see a tr
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
+from cbench.commands import data, evaluation, server
+
 COMMAND_MODULES = (
-    "cbench.commands.evaluation",  # eval, prompts, export-ceval
-    "cbench.commands.data",  # data verify, data fetch
-    "cbench.commands.server",  # serve, worker, migrate, token
+    evaluation,  # eval, prompts, export-ceval
+    data,  # data verify, data fetch
+    server,  # serve, worker, migrate, token
 )
 
 
@@ -26,13 +27,7 @@ class CommandError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cbench", description="colossal-bench: evaluate base LLMs checkpoint by checkpoint.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a group whose module is not installed yet
-            if exc.name != module_name:
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evaluators.aggregate import summarize
 from evaluators.backends.base import Backend, ScoreRequest
 from evaluators.catalog import DEFAULT_MAX_LENGTH, load_spec
-from evaluators.plan import Plan, PlannedQuestion, build_plan
+from evaluators.plan import PlannedQuestion, build_plan
 from evaluators.records import BenchmarkSummary, CandidateScores, Prediction
 from evaluators.run_record import build_record
 from evaluators.scoring import make_prediction
@@ -47,8 +47,6 @@ class RunOutcome:
     record: dict[str, Any]
     cancelled: bool
     skipped: int = 0
-    plan_items: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _chunks(items: Sequence[PlannedQuestion], size: int) -> Iterable[list[PlannedQuestion]]:
@@ -104,8 +102,7 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
                           backend_info=backend.info, max_length=options.max_length,
                           max_new_tokens=options.max_new_tokens, limit=options.limit,
                           reuse_prefix=options.reuse_prefix, nan_count=nan_count)
-    return RunOutcome(predictions=predictions, record=record, cancelled=cancelled, skipped=len(plan.items) - len(todo),
-                      plan_items=len(plan.items))
+    return RunOutcome(predictions=predictions, record=record, cancelled=cancelled, skipped=len(plan.items) - len(todo))
 
 
 def _predictions_for(backend: Backend, chunk: list[PlannedQuestion], scored: list[CandidateScores], metric: str,
@@ -137,11 +134,3 @@ def summarize_predictions(benchmark: str, predictions: Iterable[Prediction]) -> 
     return summarize(benchmark, predictions, metric=spec.metric, expected_n=spec.expected_n,
                      subject_names={s.key: s.display for s in spec.subjects})
 
-
-def plan_for_backend(backend: Backend, options: RunOptions) -> Plan:
-    """The plan `run_benchmark` would score (for inspection and tests)."""
-    template = get_template(options.template)
-    tokenizer = load_tokenizer(backend.info["model_path"], template.tokenizer_policy)  # type: ignore[arg-type]
-    return build_plan(options.benchmark, options.template, tokenizer, options.data_dir, subjects=options.subjects,
-                      limit=options.limit, split=options.split, max_length=options.max_length,
-                      reuse_prefix=options.reuse_prefix)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
+from app.db.models import FINAL_STATUSES
 from app.errors import InvalidRequestError, NotFoundError
 from app.queries.jobs import get_job
 from app.web import queries
@@ -69,7 +70,7 @@ def job_context(session: Session, job_id: int, query: Mapping[str, str]) -> Cont
     pages = max(1, -(-count // per_page))
     filters = {"subject": subject or "", "result": result or "", "per_page": "" if per_page == PER_PAGE else per_page}
     return {"title": f"Job {job.id}", "job": job, "metric": metric, "summary": summary, "record": record,
-            "final": job.status in ("succeeded", "failed", "cancelled"),
+            "final": job.status in FINAL_STATUSES,
             "subject_results": queries.subject_scores(session, [job_id]),
             "subjects": queries.prediction_subjects(session, job_id),
             "filters": filters, "page": page, "pages": pages, "per_page": per_page, "count": count,

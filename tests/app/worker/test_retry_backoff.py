@@ -18,14 +18,13 @@ from sqlalchemy import update
 
 from app.core.config import Settings
 from app.db.base import utcnow
-from app.db.models import Job
+from app.db.models import FINAL_STATUSES, Job
 from app.schemas.jobs import JobCreate, JobOptions
 from app.schemas.models import ModelCreate
 from app.services.submission import register_model, submit_jobs
 
 pytestmark = pytest.mark.slow
 
-FINAL = ("succeeded", "failed", "cancelled")
 
 
 def out_of_memory_model(tiny_model_dir: Path, directory: Path) -> Path:
@@ -87,7 +86,7 @@ def test_failed_job_waits_out_its_back_off_while_the_worker_does_other_work(
         spawn_cbench, client: TestClient, tmp_path: Path) -> None:  # noqa: ANN001
     huge, tiny = queue_two(session_factory, worker_settings, tiny_model_dir, model_root)
     worker = start_worker(spawn_cbench, backoff=600)
-    wait_for(lambda: job(session_factory, tiny).status in FINAL, "the small job")
+    wait_for(lambda: job(session_factory, tiny).status in FINAL_STATUSES, "the small job")
     assert job(session_factory, tiny).status == "succeeded"
     time.sleep(1.0)  # five idle polls: the failed job is not due for ten minutes
     waiting = job(session_factory, huge)
@@ -100,7 +99,7 @@ def test_failed_job_waits_out_its_back_off_while_the_worker_does_other_work(
     with session_factory() as session:  # the back-off has passed
         session.execute(update(Job).where(Job.id == huge).values(not_before=utcnow() - timedelta(seconds=1)))
         session.commit()
-    wait_for(lambda: job(session_factory, huge).status in FINAL, "the second attempt")
+    wait_for(lambda: job(session_factory, huge).status in FINAL_STATUSES, "the second attempt")
     failed = job(session_factory, huge)
     assert (failed.status, failed.attempts) == ("failed", 2)
     assert "can't allocate memory" in failed.error
@@ -113,7 +112,7 @@ def test_worker_prefers_other_work_to_a_job_it_just_failed(
         spawn_cbench, tmp_path: Path) -> None:  # noqa: ANN001
     huge, tiny = queue_two(session_factory, worker_settings, tiny_model_dir, model_root)
     worker = start_worker(spawn_cbench, backoff=0)  # the failed job is due again at once
-    wait_for(lambda: all(job(session_factory, j).status in FINAL for j in (huge, tiny)), "both jobs")
+    wait_for(lambda: all(job(session_factory, j).status in FINAL_STATUSES for j in (huge, tiny)), "both jobs")
     assert job(session_factory, tiny).status == "succeeded"
     assert (job(session_factory, huge).status, job(session_factory, huge).attempts) == ("failed", 2)
     assert claims(tmp_path / "process-0.log") == [huge, tiny, huge]  # not huge, huge, tiny
