@@ -168,11 +168,14 @@ class HFBackend:
         while start < len(order):
             size = self._batch_size(lengths[start:], prefix_len, packed, budget.tokens)
             batch = order[start:start + size]
+            out_of_memory = False
             try:
                 result = forward(batch)
             except Exception as exc:
                 if not is_out_of_memory(exc) or size == 1:
                     raise
+                out_of_memory = True  # handled once the exception, and the tensors its frames hold, are gone
+            if out_of_memory:
                 if release is not None:
                     release()
                 budget.halve()
