@@ -61,14 +61,6 @@ def job(session_factory, job_id: int) -> Job:  # noqa: ANN001
         return session.get(Job, job_id)
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
-
-
 def claims(log: Path) -> list[int]:
     """Job ids in the order the worker claimed them, from its JSON log."""
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
@@ -83,7 +75,7 @@ def start_worker(spawn_cbench: Callable[..., subprocess.Popen], backoff: float) 
 
 def test_failed_job_waits_out_its_back_off_while_the_worker_does_other_work(
         session_factory, worker_settings: Settings, tiny_model_dir: Path, model_root: Path,  # noqa: ANN001
-        spawn_cbench, client: TestClient, tmp_path: Path) -> None:  # noqa: ANN001
+        spawn_cbench, wait_for, client: TestClient, tmp_path: Path) -> None:  # noqa: ANN001
     huge, tiny = queue_two(session_factory, worker_settings, tiny_model_dir, model_root)
     worker = start_worker(spawn_cbench, backoff=600)
     wait_for(lambda: job(session_factory, tiny).status in FINAL_STATUSES, "the small job")
@@ -109,7 +101,7 @@ def test_failed_job_waits_out_its_back_off_while_the_worker_does_other_work(
 
 def test_worker_prefers_other_work_to_a_job_it_just_failed(
         session_factory, worker_settings: Settings, tiny_model_dir: Path, model_root: Path,  # noqa: ANN001
-        spawn_cbench, tmp_path: Path) -> None:  # noqa: ANN001
+        spawn_cbench, wait_for, tmp_path: Path) -> None:  # noqa: ANN001
     huge, tiny = queue_two(session_factory, worker_settings, tiny_model_dir, model_root)
     worker = start_worker(spawn_cbench, backoff=0)  # the failed job is due again at once
     wait_for(lambda: all(job(session_factory, j).status in FINAL_STATUSES for j in (huge, tiny)), "both jobs")
