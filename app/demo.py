@@ -17,6 +17,7 @@ from app.schemas.jobs import JobCreate, JobOptions
 from app.schemas.models import ModelCreate
 from app.services.submission import register_model, submit_jobs
 from app.worker.lease import SessionFactory
+from evaluators.model_files import is_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def queue_demo(session_factory: SessionFactory, settings: Settings) -> None:
         raise FileNotFoundError(f"--demo needs the LLaMA-2 tokenizer at {tokenizer_dir} (CBENCH_DATA_DIR)")
     for name, seed in DEMO_MODELS:
         directory = roots[0] / name
-        if not (directory / "config.json").is_file():
+        if not is_model_dir(directory):
             log.info("building %s (random init, seed %s) in %s", name, seed, directory)
             build_tiny_llama(directory, tokenizer_dir, seed=seed)
         with session_factory() as session:

@@ -6,12 +6,11 @@ Middleware: at most as many requests in flight as the pool has connections (one 
 rest wait in order and get 503 with Retry-After past `request_queue_timeout`; bodies over `max_body_bytes` get 413;
 the leaderboard JSON, page and CSV are served from a short TTL cache (`app.middleware.response_cache`).
 `/healthz`, `/readyz` and `/metrics` live at the root (`app.api.ops`).
-Server-rendered pages (`app.web`, when present) are mounted alongside the API and reuse the same query modules.
+Server-rendered pages (`app.web.include`) are mounted alongside the API and reuse the same query modules.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +35,7 @@ from app.middleware.concurrency import ConcurrencyLimitMiddleware
 from app.middleware.response_cache import ResponseCache
 from app.queries.ops import leaderboard_version
 from app.services.fingerprint import WeightHasher
+from app.web import include as include_web
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(ops.router)
     include_docs(app)  # /docs and /redoc with bundled assets (no CDN)
-    _include_web(app)
+    include_web(app)
 
     def version() -> object:
         with session_factory() as session:
@@ -83,20 +83,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.hasher.fill_missing()  # hashes a stopped server left unwritten
     yield
     app.state.hasher.shutdown()
-
-
-def _include_web(app: FastAPI) -> None:
-    """Mount the pages of `app.web`: its `include(app)` when defined, else its `router`."""
-    try:
-        web = importlib.import_module("app.web")
-    except ModuleNotFoundError as exc:
-        if exc.name != "app.web":
-            raise
-        return
-    if hasattr(web, "include"):
-        web.include(app)
-    elif hasattr(web, "router"):
-        app.include_router(web.router)
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.options import add_data_dir_argument
+from evaluators.templates import DEFAULT_TEMPLATE
 
 KV_BYTES_PER_TOKEN_7B = 32 * 2 * 4096 * 2  # layers x (key, value) x kv width x bfloat16
 
@@ -59,7 +60,7 @@ def replay(lengths_by_chunk: list[tuple[int, list[int]]], packed: bool, budget: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--template", default="colossaleval")
+    parser.add_argument("--template", default=DEFAULT_TEMPLATE)
     parser.add_argument("--batch-tokens", type=int, default=16384)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--chunk-size", type=int, default=512, help="the run loop's chunk size")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.options import add_data_dir_argument
+from evaluators.templates import DEFAULT_TEMPLATE
 
 SHAPE_7B = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,
             "num_key_value_heads": 32}
@@ -57,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subjects", help="comma-separated MMLU subjects (default: all 57; --tiny: two)")
     parser.add_argument("--compare-limit", type=int, default=10,
                         help="questions per subject in the with/without-reuse comparison (default 10)")
-    parser.add_argument("--template", default="colossaleval")
+    parser.add_argument("--template", default=DEFAULT_TEMPLATE)
     parser.add_argument("--batch-tokens", type=int, default=16384, help="backend token budget per batch")
     parser.add_argument("--batch-size", type=int, default=64, help="most questions per batch (backend default 64)")
     add_data_dir_argument(parser)

@@ -39,6 +39,7 @@ from app.db.models import SUMMARY_COLUMNS, summary_columns  # noqa: E402
 from evaluators.aggregate import summarize  # noqa: E402
 from evaluators.catalog import BENCHMARKS, load_spec  # noqa: E402
 from evaluators.records import Prediction  # noqa: E402
+from evaluators.templates import DEFAULT_TEMPLATE  # noqa: E402
 
 LETTERS = "ABCD"
 
@@ -83,7 +84,7 @@ def seed(url: str, models: int, per_job: int) -> dict[str, int]:
                 predictions = predictions_for(benchmark, per_job, skill, rng)
                 summary = summarize(benchmark, predictions,
                                     subject_names={s.key: s.display for s in load_spec(benchmark).subjects})
-                job_rows.append((job_id, m, benchmark, "colossaleval", "{}", "succeeded", per_job, per_job, 1, now,
+                job_rows.append((job_id, m, benchmark, DEFAULT_TEMPLATE, "{}", "succeeded", per_job, per_job, 1, now,
                                  now, now, now, json.dumps({"seeded": True}), json.dumps(summary.to_dict()),
                                  *summary_columns(summary.to_dict()).values()))
                 prediction_rows += [(job_id, p.question_id, p.subject, p.gold, p.pred, json.dumps(p.scores),

@@ -33,6 +33,7 @@ from app.queries.predictions import insert_predictions  # noqa: E402
 from evaluators.aggregate import summarize  # noqa: E402
 from evaluators.catalog import BENCHMARKS, load_spec  # noqa: E402
 from evaluators.records import Prediction  # noqa: E402
+from evaluators.templates import DEFAULT_TEMPLATE  # noqa: E402
 
 LETTERS = ("A", "B", "C", "D")
 TAGS = ("base", "chat", "zh", "en", "7b", "13b")
@@ -80,9 +81,9 @@ def seed(session_factory, models: int, per_subject: int, run_size: int) -> dict[
                 predictions = _predictions(rng, benchmark, subjects, per_subject, skill)
                 summary = summarize(benchmark, predictions, metric=spec.metric, expected_n=len(predictions),
                                     subject_names={s.key: s.display for s in spec.subjects})
-                job = Job(model_id=model.id, benchmark=benchmark, template="colossaleval", config={},
+                job = Job(model_id=model.id, benchmark=benchmark, template=DEFAULT_TEMPLATE, config={},
                           status="succeeded", progress_done=len(predictions), progress_total=len(predictions),
-                          attempts=1, summary=summary.to_dict(), record={"template": "colossaleval"})
+                          attempts=1, summary=summary.to_dict(), record={"template": DEFAULT_TEMPLATE})
                 session.add(job)
                 session.flush()
                 insert_predictions(session, job.id, predictions)

@@ -55,14 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     from evaluators.backends.hf import HFBackend
     from evaluators.catalog import validate_request
     from evaluators.plan import build_plan
-    from evaluators.templates import get_template
+    from evaluators.templates import DEFAULT_TEMPLATE, get_template
     from evaluators.tokenization import load_tokenizer
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or any(m not in MODES for m in modes):
         raise SystemExit(f"--modes takes a comma-separated list of {', '.join(MODES)}")
     subjects = None if args.subjects == "all" else [s.strip() for s in args.subjects.split(",")]
-    validate_request([args.benchmark], "colossaleval", subjects)
+    validate_request([args.benchmark], DEFAULT_TEMPLATE, subjects)
     data_dir = Path(args.data_dir)
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     backend = HFBackend(BackendOptions(model_path=str(work / "model"), device=str(device),
                                        dtype=str(dtype).removeprefix("torch."), max_batch_tokens=args.batch_tokens,
                                        max_batch_size=args.batch_size), model=model)
-    tokenizer = load_tokenizer(str(work / "model"), get_template("colossaleval").tokenizer_policy)  # type: ignore[arg-type]
-    plan = build_plan(args.benchmark, "colossaleval", tokenizer, data_dir, subjects=subjects, limit=args.limit)
+    tokenizer = load_tokenizer(str(work / "model"), get_template(DEFAULT_TEMPLATE).tokenizer_policy)  # type: ignore[arg-type]
+    plan = build_plan(args.benchmark, DEFAULT_TEMPLATE, tokenizer, data_dir, subjects=subjects, limit=args.limit)
     by_subject: dict[str, list[Any]] = defaultdict(list)
     for item in plan.items:
         by_subject[item.prompt.subject].append(item.request)

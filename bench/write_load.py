@@ -74,7 +74,7 @@ def start_server(url: str, model_root: Path, root: Path = REPO_ROOT) -> tuple[su
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(base + "/api/v1/health", timeout=2):
+            with urllib.request.urlopen(base + "/readyz", timeout=2):
                 return process, base
         except OSError:
             time.sleep(0.2)

@@ -8,17 +8,18 @@ input) is printed as one line on stderr with exit code 2 -- users never see a tr
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
+from cbench.commands import contamination, data, evaluation, models, remote, server
+
 COMMAND_MODULES = (
-    "cbench.commands.evaluation",  # eval, prompts, export-ceval
-    "cbench.commands.data",  # data verify, data fetch
-    "cbench.commands.server",  # serve, worker, migrate, token
-    "cbench.commands.contamination",  # contamination index, contamination check
-    "cbench.commands.remote",  # submit, status, results, leaderboard, cancel (against a server)
-    "cbench.commands.models",  # models import
+    evaluation,  # eval, prompts, export-ceval
+    data,  # data verify, data fetch
+    server,  # serve, worker, migrate, token
+    contamination,  # contamination index, contamination check
+    remote,  # submit, status, results, leaderboard, cancel (against a server)
+    models,  # models import
 )
 
 
@@ -29,13 +30,7 @@ class CommandError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cbench", description="colossal-bench: evaluate base LLMs checkpoint by checkpoint.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a group whose module is not installed yet
-            if exc.name != module_name:
-                raise
-            continue
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

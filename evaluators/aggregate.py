@@ -13,9 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from evaluators.records import Accuracy, BenchmarkSummary, Prediction, SubjectSummary
+from evaluators.scoring import METRICS
 from evaluators.statistics import accuracy
-
-METRICS = ("first_token", "combined")
 
 
 class IncompleteRunError(ValueError):

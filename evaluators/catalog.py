@@ -1,4 +1,5 @@
-"""The catalog of benchmarks and prompt templates the service offers, read from `datasets/*.yaml`.
+"""The catalog of benchmarks (read from `datasets/*.yaml`) and prompt templates (`evaluators.templates`) the
+service offers, and the default context length.
 
 Pure and light (no torch): `app/` and `cbench/` use it to list choices and to reject a bad request early with a
 one-line message that names the valid choices.
@@ -11,10 +12,13 @@ from functools import cache
 from pathlib import Path
 
 from evaluators.dataset_spec import DatasetSpec, load_spec_file
+from evaluators.templates import TEMPLATES
 
 BENCHMARKS: tuple[str, ...] = ("mmlu", "cmmlu", "agieval", "gaokao", "ceval")
-TEMPLATE_IDS: tuple[str, ...] = ("colossaleval", "colossaleval-2023-09", "harness")
-TEMPLATES = TEMPLATE_IDS  # the name docs/architecture.md uses
+TEMPLATE_IDS: tuple[str, ...] = tuple(TEMPLATES)
+
+DEFAULT_MAX_LENGTH = 4096
+"""The model context length L of scoring.md §2.3 (shot budget and truncation) when a request names none."""
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 

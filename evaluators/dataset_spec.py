@@ -14,8 +14,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evaluators.scoring import METRICS
+
 FORMATS = ("mmlu_csv", "cmmlu_csv", "ceval_csv", "agieval_jsonl", "gaokao_json")
-METRICS = ("first_token", "combined")
 
 _KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a subject key is a file stem: no separators, no "..".
 _SHA256_PATTERN = r"^[0-9a-f]{64}$"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluators.backends.base import ScoreRequest
-from evaluators.catalog import load_spec
+from evaluators.catalog import DEFAULT_MAX_LENGTH, load_spec
 from evaluators.dataset_spec import DatasetSpec
 from evaluators.loaders import load_questions, load_shots
 from evaluators.prompting import build_prompts, harness_truncate, middle_truncate
@@ -75,8 +75,9 @@ def select_questions(spec: DatasetSpec, data_dir: Path, split: str, subjects: It
 
 def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_dir: str | Path, *,
                subjects: Iterable[str] | None = None, limit: int | None = None, split: str | None = None,
-               max_length: int = 4096, max_new_tokens: int = 32, reuse_prefix: bool = True,
+               max_length: int = DEFAULT_MAX_LENGTH, max_new_tokens: int = 32, reuse_prefix: bool = True,
                generate: bool = False) -> Plan:
+    """Read the questions and shots of a benchmark request from `data_dir`, then `plan_questions` them."""
     spec = load_spec(benchmark)
     template = get_template(template_id)
     split = split or spec.eval_split
@@ -85,7 +86,17 @@ def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_
     data_dir = Path(data_dir)
     per_subject = select_questions(spec, data_dir, split, subjects, limit)
     shots = {key: load_shots(spec, data_dir, key) for key in per_subject}
+    return plan_questions(spec, template, tokenizer, split, per_subject, shots,
+                          max_length=max_length, max_new_tokens=max_new_tokens, reuse_prefix=reuse_prefix,
+                          generate=generate)
 
+
+def plan_questions(spec: DatasetSpec, template: Template, tokenizer: TextTokenizer, split: str,
+                   per_subject: dict[str, list[Question]], shots: dict[str, list[Question]], *,
+                   max_length: int = DEFAULT_MAX_LENGTH, max_new_tokens: int = 32, reuse_prefix: bool = True,
+                   generate: bool = False, harness_chunk_size: int = 256) -> Plan:
+    """The plan of already loaded questions (per subject, with their subjects' shots); reads no files.
+    `harness_chunk_size`: prompts per batched tokenization of the harness continuations."""
     encode = EncodeMemo(tokenizer)
     questions = [q for qs in per_subject.values() for q in qs]
     if template.shot_budget:  # the budget counts n(item + gold) for every question: tokenize them in one batch
@@ -94,10 +105,11 @@ def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_
     encode.prime(p.text for p in prompts)
     plan = Plan(spec=spec, template=template, split=split, items=[], candidate_ids=None, subjects=list(per_subject))
     if template.scoring_method == "max_logit":
-        plan.candidate_ids = candidate_ids(spec.letters, lambda t: tokenizer.encode(t, add_special_tokens=False))
+        plan.candidate_ids = candidate_ids(spec.letters, lambda t: tokenizer.encode(t, add_special_tokens=False),
+                                           template.candidate_strings)
         pairs: Iterator[list[tuple[list[int], list[int]]]] = iter(())
     else:
-        pairs = harness_pairs(prompts, encode)
+        pairs = harness_pairs(prompts, encode, template, harness_chunk_size)
 
     for question, prompt in zip(questions, prompts, strict=True):
         if prompt.shots_used < prompt.shots_available:
@@ -123,16 +135,18 @@ def build_plan(benchmark: str, template_id: str, tokenizer: TextTokenizer, data_
     return plan
 
 
-def harness_pairs(prompts: Sequence[Prompt], encode: EncodeMemo,
+def harness_pairs(prompts: Sequence[Prompt], encode: EncodeMemo, template: Template,
                   chunk_size: int = 256) -> Iterator[list[tuple[list[int], list[int]]]]:
-    """Per prompt, per letter: (context ids, continuation ids) as `scoring.harness_continuation_ids` gives them.
+    """Per prompt, per letter: (context ids, continuation ids) as `scoring.harness_continuation_ids` gives them, the
+    continuation being the template's candidate string (" X").
 
     The `context + " X"` texts of a chunk of prompts are tokenized in one batch (multi-threaded), the contexts come
     from the memo; only the ids are kept, so memory stays bounded by the chunk.
     """
     for start in range(0, len(prompts), chunk_size):
         chunk = prompts[start:start + chunk_size]
-        texts = [[harness_split(prompt.text, f" {letter}") for letter in prompt.letters] for prompt in chunk]
+        texts = [[harness_split(prompt.text, *template.candidate_strings(letter)) for letter in prompt.letters]
+                 for prompt in chunk]
         wholes = iter(encode.tokenizer.encode_batch([context + cont for row in texts for context, cont in row]))
         for row in texts:
             yield [split_whole(next(wholes), encode(context)) for context, _ in row]

@@ -13,31 +13,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evaluators.aggregate import summarize
 from evaluators.backends.base import Backend, ScoreRequest
-from evaluators.catalog import load_spec
+from evaluators.catalog import DEFAULT_MAX_LENGTH, load_spec
 from evaluators.plan import Plan, PlannedQuestion, build_plan
 from evaluators.records import BenchmarkSummary, CandidateScores, Prediction
 from evaluators.run_record import build_record
 from evaluators.sampling import SampleRule, stratified_sample
 from evaluators.scoring import make_prediction
-from evaluators.templates import get_template
+from evaluators.templates import DEFAULT_TEMPLATE, get_template
 from evaluators.tokenization import TextTokenizer, load_tokenizer
 
 
 @dataclass
 class RunOptions:
     benchmark: str
-    template: str = "colossaleval"
-    data_dir: Path = Path("data")
+    data_dir: Path
+    template: str = DEFAULT_TEMPLATE
     subjects: list[str] | None = None
     limit: int | None = None  # first N questions of each subject
     split: str | None = None  # default: the benchmark's eval split (C-Eval: val; "test" for export)
-    max_length: int = 4096  # L of scoring.md §2.3
+    max_length: int = DEFAULT_MAX_LENGTH  # L of scoring.md §2.3
     max_new_tokens: int = 32
     reuse_prefix: bool = True
     keep_prompt_text: bool = True
@@ -62,8 +62,6 @@ class RunOutcome:
     record: dict[str, Any]
     cancelled: bool
     skipped: int = 0
-    plan_items: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def chunk_questions(items: Sequence[PlannedQuestion], size: int) -> Iterable[list[PlannedQuestion]]:
@@ -131,7 +129,7 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
         record["sample"] = {"fraction": sample.rule.fraction, "minimum": sample.rule.minimum, "seed": sample.rule.seed,
                             "n": len(sample.ids), "sample_only": options.sample_only}
     return RunOutcome(predictions=predictions, record=record, cancelled=cancelled,
-                      skipped=total - sum(len(part) for part in todo_parts), plan_items=len(plan.items))
+                      skipped=total - sum(len(part) for part in todo_parts))
 
 
 def scoring_order(plan: Plan, options: RunOptions) -> tuple[SampleInfo | None, list[list[PlannedQuestion]]]:
@@ -184,11 +182,3 @@ def summarize_predictions(benchmark: str, predictions: Iterable[Prediction]) -> 
     return summarize(benchmark, predictions, metric=spec.metric, expected_n=spec.expected_n,
                      subject_names={s.key: s.display for s in spec.subjects})
 
-
-def plan_for_backend(backend: Backend, options: RunOptions) -> Plan:
-    """The plan `run_benchmark` would score (for inspection and tests)."""
-    template = get_template(options.template)
-    tokenizer = load_tokenizer(backend.model_path, template.tokenizer_policy)  # type: ignore[arg-type]
-    return build_plan(options.benchmark, options.template, tokenizer, options.data_dir, subjects=options.subjects,
-                      limit=options.limit, split=options.split, max_length=options.max_length,
-                      reuse_prefix=options.reuse_prefix)

@@ -17,6 +17,7 @@ from evaluators.records import CandidateScores, Prediction, Prompt
 Encode = Callable[[str], Sequence[int]]
 
 METRICS = ("first_token", "combined")
+"""Accuracy metrics (§3.2, §3.4): the first-token prediction alone, or AGIEval's first-token-or-letter."""
 
 
 def _check_letters(letters: Sequence[str]) -> None:
@@ -27,8 +28,10 @@ def _check_letters(letters: Sequence[str]) -> None:
             raise ValueError(f"class {letter!r} is not a single character; first-token scoring needs one")
 
 
-def candidate_ids(letters: Sequence[str], encode_no_special: Encode) -> tuple[tuple[int, ...], ...]:
-    """Per letter c: (last id of "Answer: c", last id of "答案：c"), both encoded without special tokens (§3.1).
+def candidate_ids(letters: Sequence[str], encode_no_special: Encode,
+                  candidate_strings: Callable[[str], Sequence[str]]) -> tuple[tuple[int, ...], ...]:
+    """Per letter c: the last id of each of the template's `candidate_strings(c)` ("Answer: c" and "答案：c" for
+    ColossalEval), encoded without special tokens (§3.1).
 
     LLaMA-2 gives ((319, 29909), (350, 29933), (315, 29907), (360, 29928)) for A-D.
     """
@@ -36,7 +39,7 @@ def candidate_ids(letters: Sequence[str], encode_no_special: Encode) -> tuple[tu
     result = []
     for letter in letters:
         ids = []
-        for text in (f"Answer: {letter}", f"答案：{letter}"):
+        for text in candidate_strings(letter):
             encoded = list(encode_no_special(text))
             if not encoded:
                 raise ValueError(f"tokenizer returned no ids for {text!r}")

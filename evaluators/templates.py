@@ -165,8 +165,8 @@ class Template:
         return (f" {letter}",)
 
 
-TEMPLATES: dict[str, Template] = {
-    "colossaleval": Template(
+TEMPLATES: dict[str, Template] = {template.id: template for template in (
+    Template(
         id="colossaleval",
         header_variant="dec2023",
         scoring_method="max_logit",
@@ -177,7 +177,7 @@ TEMPLATES: dict[str, Template] = {
         shot_budget=True,
         header_when_zero_shot=False,
     ),
-    "colossaleval-2023-09": Template(
+    Template(
         id="colossaleval-2023-09",
         header_variant="sep2023",
         scoring_method="max_logit",
@@ -188,7 +188,7 @@ TEMPLATES: dict[str, Template] = {
         shot_budget=True,
         header_when_zero_shot=False,
     ),
-    "harness": Template(
+    Template(
         id="harness",
         header_variant="harness",
         scoring_method="logprob",
@@ -199,9 +199,11 @@ TEMPLATES: dict[str, Template] = {
         shot_budget=False,
         header_when_zero_shot=True,
     ),
-}
+)}
+"""The templates by id (scoring.md §0): ColossalEval `dec2023`, ColossalEval `sep2023`, lm-evaluation-harness."""
 
 DEFAULT_TEMPLATE = "colossaleval"
+"""The template a job, a checkpoint registration and `cbench eval` use when none is named."""
 
 
 def get_template(template_id: str) -> Template:

@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+from evaluators.model_files import write_llama_tokenizer_files
+
 TINY_SHAPE = {"hidden_size": 64, "intermediate_size": 172, "num_hidden_layers": 2, "num_attention_heads": 4,
               "num_key_value_heads": 4}
 VLLM_CPU_SHAPE = {"num_attention_heads": 2, "num_key_value_heads": 2}
@@ -42,19 +44,4 @@ def copy_llama_tokenizer(tokenizer_dir: str | Path, output_dir: str | Path) -> N
     """Copy `tokenizer.model` and write the Hugging Face config files LLaMA-2 ships (BOS added, no EOS)."""
     output = Path(output_dir)
     shutil.copyfile(Path(tokenizer_dir) / "tokenizer.model", output / "tokenizer.model")
-    config = {
-        "tokenizer_class": "LlamaTokenizer",
-        "add_bos_token": True,
-        "add_eos_token": False,
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "unk_token": "<unk>",
-        "pad_token": None,
-        "legacy": True,
-        "model_max_length": 4096,
-        "clean_up_tokenization_spaces": False,
-        "sp_model_kwargs": {},
-    }
-    (output / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
-    special = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
-    (output / "special_tokens_map.json").write_text(json.dumps(special, indent=2))
+    write_llama_tokenizer_files(output)

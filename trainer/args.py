@@ -6,8 +6,12 @@ machine (only `ddp` works without CUDA) is checked at setup, where the accelerat
 
 from __future__ import annotations
 
+import argparse
 import os
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 PLUGINS = ("ddp", "zero2", "zero2_cpu", "gemini", "gemini_auto", "3d")
 ATTENTION = ("auto", "flash_attention_2", "sdpa", "eager")
@@ -110,15 +114,26 @@ def split_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def add_arguments(parser) -> None:
-    """Add one `--flag` per TrainArgs field to an argparse parser."""
-    for item in fields(TrainArgs):
+def field_type(hint: Any) -> type:
+    """The argparse type of a field annotation: `int | None` -> int, `float | None` -> float, `str` -> str."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        [hint] = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if hint not in (bool, int, float, str):
+        raise TypeError(f"unsupported argument type {hint!r}")
+    return hint
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type = TrainArgs) -> None:
+    """Add one `--flag` per field of the dataclass `cls` (TrainArgs) to an argparse parser, typed by its annotation
+    (resolved with `typing.get_type_hints`); a bool field is a switch."""
+    hints = typing.get_type_hints(cls)
+    for item in fields(cls):
         meta = item.metadata
-        kwargs = {"help": meta["help"], "dest": item.name}
-        if item.type in ("bool",):
+        kwargs: dict[str, Any] = {"help": meta["help"], "dest": item.name}
+        kind = field_type(hints[item.name])
+        if kind is bool:
             parser.add_argument(f"--{flag(item.name)}", action="store_true", **kwargs)
             continue
-        kind = {"int": int, "int | None": int, "float": float}.get(item.type, str)
         kwargs.update(type=kind, default=item.default)
         if meta.get("required"):
             kwargs["required"] = True
@@ -127,5 +142,5 @@ def add_arguments(parser) -> None:
         parser.add_argument(f"--{flag(item.name)}", **kwargs)
 
 
-def from_namespace(namespace) -> TrainArgs:
+def from_namespace(namespace: argparse.Namespace) -> TrainArgs:
     return TrainArgs(**{item.name: getattr(namespace, item.name) for item in fields(TrainArgs)})

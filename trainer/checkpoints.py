@@ -18,6 +18,7 @@ import os
 import time
 from pathlib import Path
 
+from evaluators.model_files import is_model_dir
 from trainer.sidecars import read_sidecar_file
 
 SIDECAR = "checkpoint.json"
@@ -63,7 +64,7 @@ def unwrap(model):
 def write_model_config(model, checkpoint_dir: Path) -> bool:
     """Write config.json (dtype and architecture of the saved weights) and generation_config.json where the sharded
     save left none; returns whether it wrote them. A config already there (colossalai wrote it) is left as is."""
-    if (checkpoint_dir / "config.json").is_file():
+    if is_model_dir(checkpoint_dir):
         return False
     hf_model = unwrap(model)
     config = hf_model.config

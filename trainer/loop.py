@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from evaluators.model_files import is_model_dir
 from trainer.args import TrainArgs, split_list
 from trainer.attention import choose_attention
 from trainer.checkpoints import (
@@ -40,7 +41,7 @@ TRAIN_LOG = "train_log.jsonl"
 logger = logging.getLogger("cbench-train")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Session:
     """Everything `fit` needs, built by `setup`."""
 
@@ -104,7 +105,7 @@ def setup(args: TrainArgs) -> Session:
     cuda = torch.cuda.is_available()
     check_plugin(args.plugin, cuda)
     start_dir = Path(args.resume_from or args.model)
-    if not (start_dir / "config.json").is_file():
+    if not is_model_dir(start_dir):
         raise FileNotFoundError(f"{start_dir} is not a Hugging Face model directory (no config.json)")
     dataset = PackedDataset(args.data)
     max_length = check_data(args, dataset.manifest, start_dir)
@@ -164,8 +165,10 @@ def setup(args: TrainArgs) -> Session:
                     "max_length": manifest["max_length"], "tokens": manifest["tokens"],
                     "sequences": manifest["sequences"], "buckets": [b["file"] for b in manifest["buckets"]],
                     "contamination_index": (manifest.get("contamination_index") or {}).get("id")}
-    return Session(args, booster, model, optimizer, scheduler, loader, sampler, dataset, rank, dist.get_world_size(),
-                   cuda, attn, start_dir, steps_per_epoch, total, warmup, running, base_model, data_summary)
+    return Session(args=args, booster=booster, model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
+                   sampler=sampler, dataset=dataset, rank=rank, world_size=dist.get_world_size(), cuda=cuda, attn=attn,
+                   start_dir=start_dir, steps_per_epoch=steps_per_epoch, total_steps=total, warmup_steps=warmup,
+                   running=running, base_model=base_model, data_summary=data_summary)
 
 
 def all_reduce_sum(value: float, cuda: bool) -> float:
@@ -197,33 +200,58 @@ def save(s: Session, epoch: int, step: int, running: dict) -> Path:
     return path
 
 
-def fit(s: Session) -> dict:
-    """Train to `total_steps`; return {"step", "tokens_seen", "last_checkpoint"}."""
-    import torch
-    from torch.utils.tensorboard import SummaryWriter
+@dataclass
+class Progress:
+    """Where training stands: optimizer steps, tokens trained on, and the last checkpoint written."""
 
+    step: int
+    tokens_seen: int
+    last_saved: int
+    last_path: Path | None = None
+
+
+def save_once(s: Session, progress: Progress, epoch: int, *, resume_epoch: int, sample_start_index: int) -> None:
+    """Save a checkpoint of the current step unless it is saved already; the running state says where a full
+    resume continues (`resume_epoch`, `sample_start_index`)."""
+    if progress.last_saved == progress.step:
+        return
+    running = {"epoch": resume_epoch, "step": progress.step, "sample_start_index": sample_start_index,
+               "tokens_seen": progress.tokens_seen}
+    progress.last_path, progress.last_saved = save(s, epoch, progress.step, running), progress.step
+
+
+def log_step(s: Session, writer: Any, epoch: int, progress: Progress, loss: float, lr: float) -> None:
+    """TensorBoard scalars, a `train_log.jsonl` line and, every `log_interval` steps, a progress line (rank 0)."""
+    if s.rank != 0:
+        return
+    step = progress.step
+    writer.add_scalar("Loss", loss, step)
+    writer.add_scalar("Learning Rate", lr, step)
+    with open(Path(s.args.save_dir) / TRAIN_LOG, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"step": step, "epoch": epoch, "loss": loss, "lr": lr,
+                                 "tokens_seen": progress.tokens_seen, "time": time.time()}) + "\n")
+    if step % s.args.log_interval == 0:
+        log(0, f"epoch {epoch} step {step}/{s.total_steps} loss {loss:.4f} lr {lr:.3e} tokens {progress.tokens_seen}")
+
+
+def train_epoch(s: Session, epoch: int, offset: int, progress: Progress, writer: Any, device: Any) -> bool:
+    """One epoch from sample `offset`: optimizer steps of `accumulation_steps` micro-steps each (gradients synced
+    on the last one), stopping early at `total_steps`. Returns whether the epoch ran to its end."""
     args, accum = s.args, s.args.accumulation_steps
-    save_dir = Path(args.save_dir)
-    writer = SummaryWriter(str(save_dir / "tensorboard")) if s.rank == 0 else None
-    step, tokens_seen = s.running["step"], s.running["tokens_seen"]
-    start_epoch, start_index = s.running["epoch"], s.running["sample_start_index"]
-    last_saved, last_path = step, None
-    device = torch.device("cuda", torch.cuda.current_device()) if s.cuda else torch.device("cpu")
+    s.sampler.set_epoch(epoch)
+    s.sampler.set_start_index(offset)
+    consumed = offset
+    steps_left = (s.steps_per_epoch * accum - offset // args.batch_size) // accum  # full epoch, also on resume
     clip_here = args.plugin == "ddp" and args.grad_clip > 0
-    for epoch in range(start_epoch, args.num_epochs):
-        if step >= s.total_steps:
-            break
-        offset = start_index if epoch == start_epoch else 0
-        s.sampler.set_epoch(epoch)
-        s.sampler.set_start_index(offset)
-        consumed = offset
-        micro_left = s.steps_per_epoch * accum - offset // args.batch_size  # full epoch length, also on resume
-        loss_sum, tokens, micro = 0.0, 0, 0
-        for batch in s.loader:
-            if micro_left <= 0 or step >= s.total_steps:
-                break
-            batch = {k: v.to(device) for k, v in batch.items()}
-            sync = (micro + 1) % accum == 0
+    batches = iter(s.loader)
+    for _ in range(steps_left):
+        if progress.step >= s.total_steps:
+            save_once(s, progress, epoch, resume_epoch=epoch, sample_start_index=consumed)
+            return False
+        loss_sum, tokens = 0.0, 0
+        for micro in range(accum):
+            batch = {k: v.to(device) for k, v in next(batches).items()}
+            sync = micro == accum - 1
             context = nullcontext() if sync or not s.booster.plugin.support_no_sync() else \
                 s.booster.no_sync(s.model, s.optimizer)
             with context:
@@ -232,50 +260,47 @@ def fit(s: Session) -> dict:
             loss_sum += float(loss.detach())
             tokens += int(batch["attention_mask"].sum())
             consumed += args.batch_size
-            micro += 1
-            micro_left -= 1
-            if not sync:
-                continue
-            if clip_here:
-                s.optimizer.clip_grad_by_norm(args.grad_clip)
-            lr = s.scheduler.get_last_lr()[0]
-            s.optimizer.step()
-            s.scheduler.step()
-            s.optimizer.zero_grad()
-            step += 1
-            mean_loss = all_reduce_sum(loss_sum / accum, s.cuda) / s.world_size
-            tokens_seen += int(all_reduce_sum(tokens, s.cuda))
-            loss_sum, tokens = 0.0, 0
-            if s.rank == 0:
-                writer.add_scalar("Loss", mean_loss, step)
-                writer.add_scalar("Learning Rate", lr, step)
-                with open(save_dir / TRAIN_LOG, "a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"step": step, "epoch": epoch, "loss": mean_loss, "lr": lr,
-                                             "tokens_seen": tokens_seen, "time": time.time()}) + "\n")
-                if step % args.log_interval == 0:
-                    log(0, f"epoch {epoch} step {step}/{s.total_steps} loss {mean_loss:.4f} lr {lr:.3e} "
-                           f"tokens {tokens_seen}")
-            if args.save_interval and step % args.save_interval == 0:
-                running = {"epoch": epoch, "step": step, "sample_start_index": consumed, "tokens_seen": tokens_seen}
-                last_path, last_saved = save(s, epoch, step, running), step
-        epoch_done = micro_left <= 0
-        if epoch_done and not args.skip_save_each_epoch and last_saved != step:
-            running = {"epoch": epoch + 1, "step": step, "sample_start_index": 0, "tokens_seen": tokens_seen}
-            last_path, last_saved = save(s, epoch, step, running), step
-        if not epoch_done:  # stopped by max_steps inside the epoch
-            if last_saved != step:
-                running = {"epoch": epoch, "step": step, "sample_start_index": consumed, "tokens_seen": tokens_seen}
-                last_path, last_saved = save(s, epoch, step, running), step
+        if clip_here:
+            s.optimizer.clip_grad_by_norm(args.grad_clip)
+        lr = s.scheduler.get_last_lr()[0]
+        s.optimizer.step()
+        s.scheduler.step()
+        s.optimizer.zero_grad()
+        progress.step += 1
+        mean_loss = all_reduce_sum(loss_sum / accum, s.cuda) / s.world_size
+        progress.tokens_seen += int(all_reduce_sum(tokens, s.cuda))
+        log_step(s, writer, epoch, progress, mean_loss, lr)
+        if args.save_interval and progress.step % args.save_interval == 0:
+            save_once(s, progress, epoch, resume_epoch=epoch, sample_start_index=consumed)
+    if not args.skip_save_each_epoch:
+        save_once(s, progress, epoch, resume_epoch=epoch + 1, sample_start_index=0)
+    return True
+
+
+def fit(s: Session) -> dict:
+    """Train to `total_steps`; return {"step", "tokens_seen", "last_checkpoint"}."""
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    args = s.args
+    save_dir = Path(args.save_dir)
+    writer = SummaryWriter(str(save_dir / "tensorboard")) if s.rank == 0 else None
+    progress = Progress(step=s.running["step"], tokens_seen=s.running["tokens_seen"], last_saved=s.running["step"])
+    start_epoch, start_index = s.running["epoch"], s.running["sample_start_index"]
+    device = torch.device("cuda", torch.cuda.current_device()) if s.cuda else torch.device("cpu")
+    for epoch in range(start_epoch, args.num_epochs):
+        if progress.step >= s.total_steps:
             break
-    if last_saved != step:
-        running = {"epoch": args.num_epochs, "step": step, "sample_start_index": 0, "tokens_seen": tokens_seen}
-        last_path = save(s, args.num_epochs - 1, step, running)
+        if not train_epoch(s, epoch, start_index if epoch == start_epoch else 0, progress, writer, device):
+            break  # stopped by max_steps inside the epoch (and saved there)
+    save_once(s, progress, args.num_epochs - 1, resume_epoch=args.num_epochs, sample_start_index=0)
     if writer is not None:
         writer.close()
     if s.rank == 0 and args.server:
         result = flush(save_dir, args.server, args.api_token)
         log(0, f"registration outbox: {result.sent} sent, {result.pending} pending")
-    return {"step": step, "tokens_seen": tokens_seen, "last_checkpoint": str(last_path) if last_path else None}
+    return {"step": progress.step, "tokens_seen": progress.tokens_seen,
+            "last_checkpoint": str(progress.last_path) if progress.last_path else None}
 
 
 def run(args: TrainArgs) -> dict:

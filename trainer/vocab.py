@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluators.model_files import LLAMA2_TOKENIZER_CONFIG, write_llama_tokenizer_files
+
 # sentencepiece_model_pb2 is generated code: the pure-python protobuf backend accepts it across protobuf versions.
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
@@ -154,16 +156,12 @@ def expand_tokenizer(source_dir: str | Path, pieces: Iterable[str], output_dir: 
 
 def write_hf_tokenizer_files(output_dir: Path, source_dir: Path | None = None) -> None:
     """Write the slow `LlamaTokenizer` config files next to `tokenizer.model` (BOS added, no EOS, as LLaMA-2)."""
-    config = {"tokenizer_class": "LlamaTokenizer", "add_bos_token": True, "add_eos_token": False,
-              "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": None, "legacy": True,
-              "model_max_length": 4096, "clean_up_tokenization_spaces": False, "sp_model_kwargs": {}}
+    config = dict(LLAMA2_TOKENIZER_CONFIG)
     if source_dir is not None and (source_dir / "tokenizer_config.json").is_file():
         original = json.loads((source_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
         config.update({k: v for k, v in original.items() if k in {"model_max_length", "legacy", "pad_token"}})
         config.update({"add_bos_token": True, "add_eos_token": False})
-    (output_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    special = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
-    (output_dir / "special_tokens_map.json").write_text(json.dumps(special, indent=2), encoding="utf-8")
+    write_llama_tokenizer_files(output_dir, config)
 
 
 def copy_tokenizer(source_dir: str | Path, output_dir: str | Path) -> None:

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(
         3, ge=1, validation_alias=AliasChoices("CBENCH_WORKER_MAX_ATTEMPTS", "worker_max_attempts"))
     """Claims a job gets before it is failed with the last reason."""
+    worker_retry_backoff_seconds: float = Field(
+        30.0, ge=0, validation_alias=AliasChoices("CBENCH_WORKER_RETRY_BACKOFF_SECONDS", "worker_retry_backoff_seconds"))
+    """Wait before a failed attempt is retried; doubled after each further failed attempt."""
+    worker_retry_backoff_max_seconds: float = Field(
+        600.0, ge=0, validation_alias=AliasChoices("CBENCH_WORKER_RETRY_BACKOFF_MAX_SECONDS",
+                                                   "worker_retry_backoff_max_seconds"))
+    """Longest wait between two attempts of a job (the cap of the doubling)."""
 
     worker_chunk_size: int = Field(
         64, ge=1, validation_alias=AliasChoices("CBENCH_WORKER_CHUNK_SIZE", "worker_chunk_size"))

@@ -8,6 +8,7 @@ from app.schemas.fields import STRICT, Key, ModelPath, OptionalBenchmarks, RunNa
 from app.schemas.jobs import JobOptions, JobPublic
 from app.schemas.models import ModelPublic
 from app.schemas.types import MAX_BIGINT
+from evaluators.templates import DEFAULT_TEMPLATE
 
 
 # properties to receive from a training run
@@ -21,7 +22,7 @@ class CheckpointCreate(BaseModel):
     benchmarks: OptionalBenchmarks = Field(
         default_factory=list, description="a repeat of the same run, step and path queues the benchmarks (with "
                                           "this template and options) that have no job yet")
-    template: Key = "colossaleval"
+    template: Key = DEFAULT_TEMPLATE
     options: JobOptions = Field(default_factory=JobOptions)
     tags: Tags = Field(default_factory=list)
     contamination_index: str | None = Field(None, pattern="^[0-9a-f]{16}$",

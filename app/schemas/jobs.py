@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.schemas.fields import STRICT, Benchmarks, Device, Key, MaxLength, PlainText, Subjects
 from app.schemas.types import MAX_ID, UtcDateTime
+from evaluators.catalog import DEFAULT_MAX_LENGTH
+from evaluators.templates import DEFAULT_TEMPLATE
 
 ModelId = Annotated[int, Field(ge=1, le=MAX_ID)]
 ModelRef = ModelId | Annotated[PlainText, StringConstraints(min_length=1, max_length=255)]
@@ -23,7 +25,7 @@ class JobOptions(BaseModel):
                                                     "omitted")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     backend: Key = "hf"
-    max_length: MaxLength = 4096
+    max_length: MaxLength = DEFAULT_MAX_LENGTH
     sample_only: bool = Field(False, description="stop after the early-estimate sample (10% of every subject, at "
                                                  "least 5): for frequent checkpoints")
 
@@ -46,7 +48,7 @@ class JobCreate(BaseModel):
 
     model: ModelRef = Field(description="model id (a JSON integer, or a string of ASCII digits) or model name")
     benchmarks: Benchmarks
-    template: Key = "colossaleval"
+    template: Key = DEFAULT_TEMPLATE
     options: JobOptions = Field(default_factory=JobOptions)
 
 
@@ -65,6 +67,7 @@ class JobPublic(BaseModel):
     attempts: int
     lease_owner: str | None
     lease_expires_at: UtcDateTime | None
+    not_before: UtcDateTime | None = Field(description="a retried job is not claimed before this time (back-off)")
     created_at: UtcDateTime
     started_at: UtcDateTime | None
     finished_at: UtcDateTime | None

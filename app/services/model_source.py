@@ -10,18 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import InvalidRequestError
-from app.services.fingerprint import weight_files
+from evaluators.model_files import UnreadableSafetensors, is_model_dir, safetensors_parameter_count
 
 # A Hub id `owner/name` as the Hub allows it: each part 1-96 of letters, digits, `_ . -`, not starting or ending
 # with `.` or `-`, without `..` or `--`.
 HUB_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
 HUB_ID = re.compile(rf"^{HUB_PART}/{HUB_PART}$")
-MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # what the safetensors library itself accepts
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json")
 
 
@@ -47,7 +45,7 @@ def resolve_local(path: str, roots: list[Path]) -> Path:
         raise InvalidRequestError(f"model path {path!r} resolves to {resolved}, outside CBENCH_MODEL_ROOTS ({shown})")
     if not resolved.is_dir():
         raise InvalidRequestError(f"model path {path!r} is not a directory")
-    if not (resolved / "config.json").is_file():
+    if not is_model_dir(resolved):
         raise InvalidRequestError(f"model path {path!r} has no config.json; not a Hugging Face model directory")
     return resolved
 
@@ -69,7 +67,8 @@ def inspect_model(path: str, roots: list[Path], *, allow_remote_code: bool = Fal
                                   "needs trust_remote_code; the server refuses it unless the operator sets "
                                   "CBENCH_ALLOW_REMOTE_CODE=true")
     dtype = config.get("torch_dtype") or config.get("dtype")
-    return ModelFacts(path=str(directory), source="local", tokenizer=tokenizer_id(directory), parameter_count=parameter_count(directory),
+    return ModelFacts(path=str(directory), source="local", tokenizer=tokenizer_id(directory),
+                      parameter_count=parameter_count(directory),
                       dtype=str(dtype) if dtype else None)
 
 
@@ -89,39 +88,9 @@ def tokenizer_id(directory: Path) -> str | None:
 
 
 def parameter_count(directory: Path) -> int | None:
-    """Sum of tensor sizes from the safetensors headers; None when there are no safetensors files."""
-    files = [f for f in weight_files(directory) if f.suffix == ".safetensors"]
-    if not files:
-        return None
-    return sum(_tensor_elements(file) for file in files)
-
-
-def _tensor_elements(file: Path) -> int:
-    """Elements of all tensors in one safetensors file, from its header; 422 naming the file when unreadable."""
+    """Sum of tensor sizes from the safetensors headers; 422 naming the file when one is unreadable."""
     try:
-        size = file.stat().st_size
-        with file.open("rb") as handle:
-            prefix = handle.read(8)
-            if len(prefix) != 8:
-                raise ValueError("shorter than its 8-byte header length")
-            (length,) = struct.unpack("<Q", prefix)
-            if length > min(size - 8, MAX_SAFETENSORS_HEADER):
-                raise ValueError(f"header length {length} exceeds the file ({size} bytes)")
-            header = json.loads(handle.read(length))
-        if not isinstance(header, dict):
-            raise ValueError("header is not a JSON object")
-        total = 0
-        for name, entry in header.items():
-            if name == "__metadata__":
-                continue
-            shape = entry.get("shape") if isinstance(entry, dict) else None
-            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-                raise ValueError(f"tensor {name!r} has no valid shape")
-            count = 1
-            for dim in shape:
-                count *= dim
-            total += count
-        return total
-    except (OSError, ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-        raise InvalidRequestError(f"path: unreadable safetensors file {file.name} ({exc})") from None
+        return safetensors_parameter_count(directory)
+    except UnreadableSafetensors as exc:
+        raise InvalidRequestError(f"path: {exc}") from None
 

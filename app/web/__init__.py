@@ -1,5 +1,5 @@
 """Server-rendered pages (leaderboard, model, job, training run, compare, queue), each with a JSON twin built from
-the same context function. `include(app)` mounts them and the static files; `app.main` calls it when present."""
+the same context function. `include(app)` mounts them and the static files; `app.main` calls it."""
 
 from __future__ import annotations
 

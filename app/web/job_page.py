@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep
+from app.db.models import FINAL_STATUSES
 from app.errors import InvalidRequestError, NotFoundError
 from app.queries.jobs import get_job, jobs_with_models
 from app.queries.predictions import (
@@ -95,7 +96,7 @@ def job_context(session: Session, job_id: int, query: Mapping[str, str]) -> Cont
     prefixes = {name: shared_prefix(prompts) for name, prompts in samples.items()}
     return {"title": f"Job {job.id}", "job": job, "metric": metric, "summary": summary, "record": record,
             "estimate": stored.estimate,
-            "final": job.status in ("succeeded", "failed", "cancelled"),
+            "final": job.status in FINAL_STATUSES,
             "subject_results": subject_results(session, [job_id]),
             "subjects": prediction_subjects(session, job_id),
             "filters": filters, "page": page, "pages": pages, "per_page": per_page, "count": count,

@@ -22,6 +22,7 @@ from app.worker.heartbeat import Heartbeat
 from app.worker.lease import LeasedJob, SessionFactory, fail_job, finish_job, job_status, release_lease
 from app.worker.models import BackendCache, JobError, local_model_dir
 from app.worker.retry import with_db_retry
+from evaluators.backends.batching import is_out_of_memory
 
 if TYPE_CHECKING:
     from evaluators.backends.base import Backend, BackendOptions
@@ -75,7 +76,10 @@ def _announce_total(job: LeasedJob, progress: Progress, heartbeat: Heartbeat) ->
 def _fail(session_factory: SessionFactory, job_id: int, owner: str, reason: str, *, retry: bool,
           settings: Settings) -> str:
     status = with_db_retry(lambda: fail_job(session_factory, job_id, owner, reason, retry=retry,
-                                            max_attempts=settings.worker_max_attempts), "fail_job", job_id=job_id)
+                                            max_attempts=settings.worker_max_attempts,
+                                            backoff_seconds=settings.worker_retry_backoff_seconds,
+                                            backoff_max_seconds=settings.worker_retry_backoff_max_seconds),
+                           "fail_job", job_id=job_id)
     return status or "lost"
 
 
@@ -86,7 +90,7 @@ def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: Ba
     except (JobError, ValueError) as exc:
         raise JobError(f"model {job.model_name!r} failed to load: {exc}") from exc
     except Exception as exc:
-        if "OutOfMemory" in type(exc).__name__:  # may fit on another worker: leave it to the retry rule
+        if is_out_of_memory(exc):  # may fit later or on another worker: leave it to the retry rule (back-off)
             raise
         raise JobError(f"model {job.model_name!r} failed to load: {type(exc).__name__}: {exc}") from exc
 
@@ -94,6 +98,7 @@ def _load_backend(job: LeasedJob, backends: BackendCache, name: str, options: Ba
 def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, owner: str, backends: BackendCache,
          stop: threading.Event, heartbeat: Heartbeat, progress: Progress, device: str | None) -> str:
     from evaluators.backends.options import backend_options
+    from evaluators.catalog import DEFAULT_MAX_LENGTH
     from evaluators.runner import RunOptions, SampleInfo, run_benchmark, summarize_predictions
     from evaluators.sampling import SampleRule
 
@@ -104,7 +109,8 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
     backend = _load_backend(job, backends, config.get("backend") or "hf", options)
     run_options = RunOptions(benchmark=job.benchmark, template=job.template, data_dir=Path(settings.data_dir),
                              subjects=config.get("subjects"), limit=config.get("limit"),
-                             max_length=config.get("max_length") or 4096, chunk_size=settings.worker_chunk_size,
+                             max_length=config.get("max_length") or DEFAULT_MAX_LENGTH,
+                             chunk_size=settings.worker_chunk_size,
                              sample=SampleRule(), sample_only=bool(config.get("sample_only")))
     def read_skip_ids() -> frozenset[str]:
         with session_factory() as session:

@@ -1,20 +1,23 @@
 """The job lease: claim, renew, release and finish, each one short transaction.
 
-Claiming picks the oldest job that is queued or whose lease expired. On Postgres the candidate row is locked
+Claiming picks the oldest job that is queued (and whose back-off time, `not_before`, has come) or whose lease
+expired; jobs the claiming worker failed itself come last, so it prefers other work. On Postgres the candidate row is locked
 with `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent workers never wait on each other; on SQLite (one writer
 at a time) the claim is a conditional UPDATE that only succeeds while the row is still claimable. Every later
 write is conditional on `lease_owner` and status `running`, so a worker that lost its lease (expired, or the job
-was cancelled) cannot overwrite what another worker or the user did. A job whose attempts are used up is failed
-with the last reason instead of being claimed again.
+was cancelled) cannot overwrite what another worker or the user did. A failed attempt that may be retried puts
+the job back in the queue with `not_before` = now + an exponential back-off (`retry_delay_seconds`); a job whose
+attempts are used up is failed with the last reason instead of being claimed again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
@@ -45,18 +48,26 @@ class LeasedJob:
     model_step: int | None = None
 
 
-def _claimable(now):  # noqa: ANN001, ANN202
-    return or_(Job.status == "queued", and_(Job.status == "running", Job.lease_expires_at < now))
+def retry_delay_seconds(failed_attempts: int, base: float, cap: float) -> float:
+    """Back-off before the next attempt after `failed_attempts` failures: base, 2 base, 4 base, ... at most cap."""
+    return min(base * 2.0 ** max(failed_attempts - 1, 0), cap)
 
 
-def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float, max_attempts: int) -> LeasedJob | None:
-    """Lease the oldest claimable job to `owner`, or return None when there is none."""
+def _claimable(now: datetime):  # noqa: ANN202
+    due = or_(Job.not_before.is_(None), Job.not_before <= now)
+    return or_(and_(Job.status == "queued", due), and_(Job.status == "running", Job.lease_expires_at < now))
+
+
+def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float, max_attempts: int, *,
+              avoid: Collection[int] = ()) -> LeasedJob | None:
+    """Lease the oldest claimable job to `owner` (jobs in `avoid`, those it failed, last), or None when there is none."""
     with session_factory() as session:
         postgres = session.get_bind().dialect.name == "postgresql"
+        order = (case((Job.id.in_(list(avoid)), 1), else_=0), Job.id) if avoid else (Job.id,)
         while True:
             now = utcnow()
             query = (select(Job.id, Job.attempts, Job.status, Job.lease_owner, Job.error)
-                     .where(_claimable(now)).order_by(Job.id).limit(1))
+                     .where(_claimable(now)).order_by(*order).limit(1))
             if postgres:
                 query = query.with_for_update(skip_locked=True)
             candidate = session.execute(query).first()
@@ -74,7 +85,7 @@ def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float,
                 session.commit()
                 continue
             values: dict[str, Any] = {"status": "running", "lease_owner": owner, "attempts": Job.attempts + 1,
-                                      "lease_expires_at": now + timedelta(seconds=lease_seconds)}
+                                      "lease_expires_at": now + timedelta(seconds=lease_seconds), "not_before": None}
             if lost:
                 values["error"] = lost
             result = session.execute(update(Job).where(Job.id == job_id, _claimable(now)).values(**values))
@@ -121,16 +132,21 @@ def release_lease(session_factory: SessionFactory, job_id: int, owner: str) -> b
 
 
 def fail_job(session_factory: SessionFactory, job_id: int, owner: str, reason: str, *, retry: bool,
-             max_attempts: int) -> str | None:
-    """Fail the job, or requeue it when `retry` and attempts remain; returns the new status (None: not ours)."""
+             max_attempts: int, backoff_seconds: float = 0.0, backoff_max_seconds: float = 0.0) -> str | None:
+    """Fail the job, or requeue it when `retry` and attempts remain, claimable again once its back-off
+    (`retry_delay_seconds`) has passed; returns the new status (None: the lease is not ours)."""
     with session_factory() as session:
         job = session.get(Job, job_id)
         if job is None:
             return None
+        now = utcnow()
         status = "queued" if retry and job.attempts < max_attempts else "failed"
         values: dict[str, Any] = {"status": status, "error": reason, "lease_owner": None, "lease_expires_at": None}
         if status == "failed":
-            values["finished_at"] = utcnow()
+            values["finished_at"] = now
+        else:
+            delay = retry_delay_seconds(job.attempts, backoff_seconds, backoff_max_seconds)
+            values["not_before"] = now + timedelta(seconds=delay)
         result = session.execute(update(Job).where(_owned(job_id, owner)).values(**values))
         if result.rowcount == 1 and status == "failed":
             on_job_failed(session, job_id)

@@ -18,6 +18,8 @@ from app.worker.retry import backoff_delays
 
 log = logging.getLogger(__name__)
 
+MAX_REMEMBERED_FAILURES = 100
+
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -31,6 +33,7 @@ class Worker:
         self.owner = owner or worker_id()
         self.stopping = threading.Event()
         self.backends = BackendCache()
+        self.failed_jobs: dict[int, None] = {}  # jobs this worker failed (newest last): claimed only when nothing else is
 
     def stop(self) -> None:
         self.stopping.set()
@@ -38,7 +41,7 @@ class Worker:
     def run_once(self) -> str | None:
         """Claim and execute one job; None when no job was claimable."""
         job = claim_job(self.session_factory, self.owner, self.settings.worker_lease_seconds,
-                        self.settings.worker_max_attempts)
+                        self.settings.worker_max_attempts, avoid=self.failed_jobs.keys())
         if job is None:
             return None
         context = {"job_id": job.id, "worker": self.owner, "attempt": job.attempts}
@@ -47,6 +50,11 @@ class Worker:
         outcome = execute_job(job, session_factory=self.session_factory, settings=self.settings, owner=self.owner,
                               backends=self.backends, stop=self.stopping, device=self.device)
         log.info("job %s %s", job.id, outcome, extra=context)
+        self.failed_jobs.pop(job.id, None)
+        if outcome == "queued":  # failed and requeued: let another worker (or other work here) go first
+            self.failed_jobs[job.id] = None
+            while len(self.failed_jobs) > MAX_REMEMBERED_FAILURES:
+                del self.failed_jobs[next(iter(self.failed_jobs))]
         return outcome
 
     def run(self, *, once: bool = False) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.worker.lease import LeasedJob
+from evaluators.model_files import is_model_dir
 
 if TYPE_CHECKING:
     from evaluators.backends.base import Backend, BackendOptions
@@ -27,7 +28,7 @@ class JobError(Exception):
 def local_model_dir(job: LeasedJob) -> str:
     if job.model_source == "local":
         directory = Path(job.model_path)
-        if not (directory / "config.json").is_file():
+        if not is_model_dir(directory):
             raise JobError(f"model {job.model_name!r}: {directory} no longer holds a config.json")
         return str(directory)
     try:

@@ -1,17 +1,22 @@
 """`cbench data verify` and `cbench data fetch`: check or populate the benchmark data directory.
 
-The data directory is `--data-dir`, else $CBENCH_DATA_DIR, else ./data.
+The data directory is `--data-dir`, else the settings' `CBENCH_DATA_DIR` (environment or `.env`; see
+`app.core.config`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+DATA_DIR_HELP = "benchmark data directory (default: CBENCH_DATA_DIR from the environment or .env)"
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get("CBENCH_DATA_DIR") or "data")
+    """The data directory of the one settings object (read afresh: the environment or `.env` file)."""
+    from app.core.config import Settings
+
+    return Settings().data_dir
 
 
 def _benchmarks(args: argparse.Namespace) -> list[str]:
@@ -60,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
 
     def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--data-dir", type=Path, help="data directory (default: $CBENCH_DATA_DIR or ./data)")
+        parser.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
         parser.add_argument("--benchmarks", nargs="+", metavar="NAME", help="benchmarks (default: all)")
 
     verify = commands.add_parser("verify", help="check every file's sha256 and question count")

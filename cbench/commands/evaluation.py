@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from evaluators.catalog import BENCHMARKS, TEMPLATE_IDS, load_spec, validate_request
+from cbench.commands.data import DATA_DIR_HELP, default_data_dir
+from evaluators.catalog import BENCHMARKS, DEFAULT_MAX_LENGTH, TEMPLATE_IDS, load_spec, validate_request
+from evaluators.model_files import check_model_dir
+from evaluators.templates import DEFAULT_TEMPLATE
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -21,7 +23,7 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    path = Path(args.data_dir or os.environ.get("CBENCH_DATA_DIR") or "data")
+    path = Path(args.data_dir or default_data_dir())
     if not path.is_dir():
         raise ValueError(f"data directory {path} does not exist; set CBENCH_DATA_DIR or pass --data-dir "
                          "(`cbench data fetch` downloads the files)")
@@ -38,48 +40,40 @@ def _subjects_for(benchmark: str, subjects: list[str] | None) -> list[str] | Non
     return mine
 
 
-def _check_model_path(path: str) -> None:
-    p = Path(path)
-    if not p.exists():
-        raise ValueError(f"model path {path} does not exist")
-    if not (p / "config.json").is_file():
-        raise ValueError(f"model path {path} has no config.json (not a Hugging Face model directory)")
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     ev = subparsers.add_parser("eval", help="score a model on benchmarks and print a results table")
     ev.add_argument("--model", required=True, help="local Hugging Face model directory")
     ev.add_argument("--benchmarks", default=",".join(BENCHMARKS), help=f"comma-separated: {', '.join(BENCHMARKS)}")
-    ev.add_argument("--template", default="colossaleval", help=f"one of: {', '.join(TEMPLATE_IDS)}")
+    ev.add_argument("--template", default=DEFAULT_TEMPLATE, help=f"one of: {', '.join(TEMPLATE_IDS)}")
     ev.add_argument("--subjects", help="comma-separated subject keys (default: all scored subjects)")
     ev.add_argument("--limit", type=int, help="first N questions of each subject")
     ev.add_argument("--split", help="split to score (default: the benchmark's eval split; C-Eval: val or test)")
     ev.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     ev.add_argument("--dtype", default="auto", help="auto (float32 on CPU, bfloat16 on GPU), float32, bfloat16, float16")
     ev.add_argument("--backend", default="hf", help="hf (transformers) or vllm")
-    ev.add_argument("--max-length", type=int, default=4096, help="model context length L used by the shot budget")
+    ev.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, help="model context length L used by the shot budget")
     ev.add_argument("--batch-tokens", type=int, default=16384, help="token budget per batch (halved on OOM)")
     ev.add_argument("--no-prefix-reuse", action="store_true", help="run every prompt in full (for comparisons)")
     ev.add_argument("--allow-remote-code", action="store_true", help="trust the model's custom code")
-    ev.add_argument("--data-dir", help="benchmark data directory (default: $CBENCH_DATA_DIR or ./data)")
+    ev.add_argument("--data-dir", help=DATA_DIR_HELP)
     ev.add_argument("--output", help="write summary, reproducibility record and every prediction to this JSON file")
     ev.set_defaults(func=run_eval)
 
     pr = subparsers.add_parser("prompts", help="print the exact prompts as JSON lines (no model needed)")
     pr.add_argument("--benchmark", required=True, help=f"one of: {', '.join(BENCHMARKS)}")
-    pr.add_argument("--template", default="colossaleval", help=f"one of: {', '.join(TEMPLATE_IDS)}")
+    pr.add_argument("--template", default=DEFAULT_TEMPLATE, help=f"one of: {', '.join(TEMPLATE_IDS)}")
     pr.add_argument("--tokenizer", required=True, help="directory with the model's tokenizer files")
     pr.add_argument("--subjects", help="comma-separated subject keys")
     pr.add_argument("--limit", type=int, help="first N questions of each subject")
     pr.add_argument("--split", help="split (default: the eval split)")
-    pr.add_argument("--max-length", type=int, default=4096)
-    pr.add_argument("--data-dir", help="benchmark data directory (default: $CBENCH_DATA_DIR or ./data)")
+    pr.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
+    pr.add_argument("--data-dir", help=DATA_DIR_HELP)
     pr.set_defaults(func=run_prompts)
 
     ex = subparsers.add_parser("export-ceval", help="write C-Eval's official submission JSON from eval results")
     ex.add_argument("--results", required=True, help="results JSON of `cbench eval --benchmarks ceval --split test`")
     ex.add_argument("--output", required=True, help="submission file to write")
-    ex.add_argument("--data-dir", help="benchmark data directory (for the native question ids)")
+    ex.add_argument("--data-dir", help=DATA_DIR_HELP + "; for the native question ids")
     ex.set_defaults(func=run_export_ceval)
 
 
@@ -94,7 +88,7 @@ def run_eval(args: argparse.Namespace) -> int:
     validate_request(benchmarks, args.template, subjects)
     per_benchmark_subjects = {b: _subjects_for(b, subjects) for b in benchmarks}
     data_dir = _data_dir(args)
-    _check_model_path(args.model)
+    check_model_dir(args.model)
     if args.limit is not None and args.limit < 1:
         raise ValueError("--limit must be a positive number of questions per subject")
     load_options = backend_options(get_settings(), model_path=args.model, template=args.template, device=args.device,

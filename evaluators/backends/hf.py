@@ -2,7 +2,8 @@
 
 Requests that share a subject's few-shot prefix (`ScoreRequest.prefix_len`) are grouped; the prefix runs once
 (batch 1) and its keys/values serve every suffix batch of the group. Suffixes are length-sorted and batched under a
-token budget (halved on out-of-memory, recorded in `info`). By default (`prefix_attention="split"`) a batch's
+token budget (`batching.py`) that halves on out-of-memory and starts afresh with every `score()` call (back-offs
+are recorded in `info`); greedy generation is batched the same way. By default (`prefix_attention="split"`) a batch's
 suffixes are packed into one sequence with no padding and attend to the batch-1 prefix KV through a split attention
 merged by log-sum-exp (`prefix_attention.py`; requests without a shared prefix are packed too); `"buffer"` instead
 right-pads the batch and copies the prefix KV into a per-row buffer (`kv_cache.py`), kept as the comparison baseline
@@ -19,7 +20,7 @@ import inspect
 import math
 import platform
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import torch
 import transformers
 
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreRequest
-from evaluators.backends.batching import next_batch_size
+from evaluators.backends.batching import TokenBudget, is_out_of_memory, next_batch_size
 from evaluators.backends.kv_cache import KVLayers, SharedPrefixCache, cache_tensors, empty_cache, output_cache
 from evaluators.backends.options import PREFIX_ATTENTION_MODES
 from evaluators.backends.prefix_attention import (
@@ -38,6 +39,7 @@ from evaluators.backends.prefix_attention import (
     SplitAttentionUnsupported,
     attention_override,
 )
+from evaluators.model_files import check_model_dir
 from evaluators.records import CandidateScores
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -75,11 +77,9 @@ def pick_attention(device: torch.device, dtype: torch.dtype) -> str:
 
 
 def _check_model_dir(path: str) -> None:
-    p = Path(path)
-    if p.exists() and not (p / "config.json").is_file():
-        raise ValueError(f"model directory {path} has no config.json")
-    if not p.exists() and (path.startswith((".", "/", "~")) or path.count("/") != 1):
-        raise ValueError(f"model path {path} does not exist")
+    """A local model directory must hold a config.json; anything else must look like a Hub id (`org/name`)."""
+    if Path(path).exists() or path.startswith((".", "/", "~")) or path.count("/") != 1:
+        check_model_dir(path)
 
 
 class HFBackend:
@@ -146,21 +146,65 @@ class HFBackend:
 
     # ------------------------------------------------------------------ public API
     def score(self, requests: Sequence[ScoreRequest], on_progress: ProgressCallback | None = None) -> list[CandidateScores]:
-        results: list[CandidateScores | None] = [None] * len(requests)
-        logits_rows = self._last_logits_for(requests, on_progress)
-        outputs = self._generate_for([i for i, r in enumerate(requests) if r.generate], requests)
-        for i, request in enumerate(requests):
-            scores = self._candidate_scores(request, logits_rows[i], i)
-            results[i] = CandidateScores(scores=scores, output=outputs.get(i), prefix_reused=request.prefix_len > 0)
-        return [r for r in results if r is not None]
+        budget = TokenBudget(self.max_batch_tokens)  # reset per call: an earlier back-off does not shrink this one
+        logits_rows = self._last_logits_for(requests, budget, on_progress)
+        outputs = self._generate_for([i for i, r in enumerate(requests) if r.generate], requests, budget)
+        self._record_backoffs(budget)
+        return [CandidateScores(scores=self._candidate_scores(request, logits_rows[i]), output=outputs.get(i),
+                                prefix_reused=request.prefix_len > 0) for i, request in enumerate(requests)]
 
     def close(self) -> None:
         del self.model, self.decoder, self.lm_head
+        self._free_cached_memory()
+
+    # ------------------------------------------------------------------ batching (shared by all modes)
+    def _run_batches(self, order: list[int], lengths: list[int], prefix_len: int, *, packed: bool,
+                     budget: TokenBudget, forward: Callable[[list[int]], Any | None],
+                     on_done: Callable[[list[int], Any], None], release: Callable[[], None] | None = None) -> list[int]:
+        """Run `forward` over the length-sorted questions `order` in batches sized by `next_batch_size` under
+        `budget`, handing each result to `on_done`. A batch that runs out of memory frees what `release` frees,
+        halves the budget and is tried again smaller (a single question that does not fit re-raises). Returns the
+        questions not run when `forward` returned None (the mode cannot serve this model; the caller switches)."""
+        start = 0
+        while start < len(order):
+            size = self._batch_size(lengths[start:], prefix_len, packed, budget.tokens)
+            batch = order[start:start + size]
+            out_of_memory = False
+            try:
+                result = forward(batch)
+            except Exception as exc:
+                if not is_out_of_memory(exc) or size == 1:
+                    raise
+                out_of_memory = True  # handled once the exception, and the tensors its frames hold, are gone
+            if out_of_memory:
+                if release is not None:
+                    release()
+                budget.halve()
+                self._free_cached_memory()
+                continue
+            if result is None:
+                return order[start:]
+            on_done(batch, result)
+            start += size
+        return []
+
+    def _batch_size(self, lengths: list[int], prefix_len: int, packed: bool, max_tokens: int | None = None) -> int:
+        return next_batch_size(lengths, prefix_len, packed=packed, max_tokens=max_tokens or self.max_batch_tokens,
+                               max_rows=self.options.max_batch_size)
+
+    def _record_backoffs(self, budget: TokenBudget) -> None:
+        if budget.backoffs:
+            self.info["oom_backoffs"] = self.info.get("oom_backoffs", 0) + budget.backoffs
+            self.info["max_batch_tokens_after_backoff"] = min(
+                budget.tokens, self.info.get("max_batch_tokens_after_backoff", budget.tokens))
+
+    def _free_cached_memory(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
 
     # ------------------------------------------------------------------ last-position logits
-    def _last_logits_for(self, requests: Sequence[ScoreRequest], on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
+    def _last_logits_for(self, requests: Sequence[ScoreRequest], budget: TokenBudget,
+                         on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, request in enumerate(requests):
             if not request.ids:
@@ -170,57 +214,63 @@ class HFBackend:
         rows: dict[int, torch.Tensor] = {}
         for prefix, members in groups.items():
             suffixes = {i: requests[i].ids[len(prefix):] for i in members}
-            rows.update(self._run_suffixes(prefix, suffixes, on_progress))
+            rows.update(self._score_group(prefix, suffixes, budget, on_progress))
         return rows
 
     @torch.inference_mode()
-    def _run_suffixes(self, prefix: tuple[int, ...], suffixes: dict[int, Sequence[int]],
-                      on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
+    def _score_group(self, prefix: tuple[int, ...], suffixes: dict[int, Sequence[int]], budget: TokenBudget,
+                     on_progress: ProgressCallback | None) -> dict[int, torch.Tensor]:
+        """Last-position logits of one prefix group: packed (split mode), or right-padded (buffer mode, and what is
+        left when the split attention turns out not to serve this model)."""
         prefix_kv = self._prefix_kv(prefix) if prefix else None
-        shared = SharedPrefix(prefix_kv) if self.prefix_attention == "split" else None
         order = sorted(suffixes, key=lambda i: len(suffixes[i]), reverse=True)
-        lengths = [len(suffixes[i]) for i in order]
         rows: dict[int, torch.Tensor] = {}
-        cache: SharedPrefixCache | None = None
-        start = 0
-        while start < len(order):
-            size = self._batch_size(lengths[start:], len(prefix), packed=shared is not None)
-            batch = order[start:start + size]
-            longest = len(suffixes[batch[0]])
-            try:
-                if prefix_kv is not None and shared is None and (
-                        cache is None or len(batch) > cache.rows or longest > cache.width):
-                    cache = None  # free the old buffers before allocating new ones
-                    cache = SharedPrefixCache(prefix_kv, rows=len(batch), width=longest)
-                if shared is not None:
-                    last = self._forward_packed([suffixes[i] for i in batch], shared)
-                    if last is None:  # the split attention cannot serve this model: redo in the buffer mode
-                        shared = None
-                        continue
-                else:
-                    last = self._forward_batch([suffixes[i] for i in batch], len(prefix), cache=cache)
-            except torch.OutOfMemoryError:
-                cache = None
-                if size == 1:
-                    raise
-                self.max_batch_tokens = max(1, self.max_batch_tokens // 2)
-                self.info["oom_backoffs"] = self.info.get("oom_backoffs", 0) + 1
-                self.info["max_batch_tokens_after_backoff"] = self.max_batch_tokens
-                torch.cuda.empty_cache()
-                continue
+
+        def take(batch: list[int], last: torch.Tensor) -> None:
             for row, i in enumerate(batch):
                 rows[i] = last[row]
-            start += len(batch)
             if on_progress:
                 on_progress(len(batch))
-        if shared is not None and shared.kernels - self._prefix_kernels:
-            self._prefix_kernels |= shared.kernels
-            self.info["prefix_attention_kernels"] = sorted(self._prefix_kernels)
+
+        if self.prefix_attention == "split":
+            order = self._run_packed(prefix_kv, len(prefix), suffixes, order, budget, take)
+        if order:
+            self._run_padded(prefix_kv, len(prefix), suffixes, order, budget, take)
         return rows
 
-    def _batch_size(self, lengths: list[int], prefix_len: int, packed: bool) -> int:
-        return next_batch_size(lengths, prefix_len, packed=packed, max_tokens=self.max_batch_tokens,
-                               max_rows=self.options.max_batch_size)
+    def _run_packed(self, prefix_kv: KVLayers | None, prefix_len: int, suffixes: dict[int, Sequence[int]],
+                    order: list[int], budget: TokenBudget, take: Callable[[list[int], torch.Tensor], None]) -> list[int]:
+        """Split mode: each batch's suffixes packed into one sequence reading the batch-1 prefix KV; returns the
+        questions left when the model needs the buffer mode."""
+        shared = SharedPrefix(prefix_kv)
+        left = self._run_batches(order, [len(suffixes[i]) for i in order], prefix_len, packed=True, budget=budget,
+                                 forward=lambda batch: self._forward_packed([suffixes[i] for i in batch], shared),
+                                 on_done=take)
+        if not left and shared.kernels - self._prefix_kernels:
+            self._prefix_kernels |= shared.kernels
+            self.info["prefix_attention_kernels"] = sorted(self._prefix_kernels)
+        return left
+
+    def _run_padded(self, prefix_kv: KVLayers | None, prefix_len: int, suffixes: dict[int, Sequence[int]],
+                    order: list[int], budget: TokenBudget, take: Callable[[list[int], torch.Tensor], None]) -> None:
+        """Buffer mode: right-padded batches; the prefix KV is copied into a per-row buffer that is reallocated only
+        when a batch has more rows or is wider than the current one."""
+        cache: SharedPrefixCache | None = None
+
+        def forward(batch: list[int]) -> torch.Tensor:
+            nonlocal cache
+            longest = len(suffixes[batch[0]])
+            if prefix_kv is not None and (cache is None or len(batch) > cache.rows or longest > cache.width):
+                cache = None  # free the old buffers before allocating new ones
+                cache = SharedPrefixCache(prefix_kv, rows=len(batch), width=longest)
+            return self._forward_batch([suffixes[i] for i in batch], prefix_len, cache=cache)
+
+        def release() -> None:
+            nonlocal cache
+            cache = None
+
+        self._run_batches(order, [len(suffixes[i]) for i in order], prefix_len, packed=False, budget=budget,
+                          forward=forward, on_done=take, release=release)
 
     def _prefix_kv(self, prefix: tuple[int, ...]) -> KVLayers:
         ids = torch.tensor([prefix], device=self.device)
@@ -290,7 +340,7 @@ class HFBackend:
         return self.lm_head(last_hidden).float().cpu()
 
     # ------------------------------------------------------------------ candidate scores
-    def _candidate_scores(self, request: ScoreRequest, logits: torch.Tensor, index: int) -> tuple[float, ...]:
+    def _candidate_scores(self, request: ScoreRequest, logits: torch.Tensor) -> tuple[float, ...]:
         if request.method == "max_logit":
             return tuple(max(float(logits[c]) for c in alternatives) for alternatives in request.candidates)
         logprobs = torch.log_softmax(logits, dim=-1)
@@ -313,34 +363,43 @@ class HFBackend:
 
     # ------------------------------------------------------------------ greedy generation
     @torch.inference_mode()
-    def _generate_for(self, indices: list[int], requests: Sequence[ScoreRequest]) -> dict[int, str]:
+    def _generate_for(self, indices: list[int], requests: Sequence[ScoreRequest],
+                      budget: TokenBudget) -> dict[int, str]:
+        """Greedy outputs, in left-padded batches sized like the scoring ones (prompt plus new tokens per row)."""
         if not indices:
             return {}
+        order = sorted(indices, key=lambda i: len(requests[i].ids) + requests[i].max_new_tokens, reverse=True)
+        outputs: dict[int, str] = {}
+
+        def take(batch: list[int], texts: list[str]) -> None:
+            outputs.update(zip(batch, texts, strict=True))
+
+        self._run_batches(order, [len(requests[i].ids) + requests[i].max_new_tokens for i in order], 0,
+                          packed=False, budget=budget, on_done=take,
+                          forward=lambda batch: self._generate_batch([requests[i] for i in batch]))
+        return outputs
+
+    def _generate_batch(self, batch: list[ScoreRequest]) -> list[str]:
         tokenizer = self._decoder_tokenizer()
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (self.model.config.eos_token_id or 0)
         if isinstance(pad, list):
             pad = pad[0]
-        outputs: dict[int, str] = {}
-        order = sorted(indices, key=lambda i: len(requests[i].ids), reverse=True)
-        size = max(1, min(self.options.max_batch_size, self.max_batch_tokens // max(len(requests[order[0]].ids), 1)))
-        for start in range(0, len(order), size):
-            batch = order[start:start + size]
-            width = max(len(requests[i].ids) for i in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):  # left padding for generation
-                seq = requests[i].ids
-                ids[row, width - len(seq):] = torch.tensor(seq)
-                mask[row, width - len(seq):] = 1
-            generated = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                            do_sample=False, max_new_tokens=max(requests[i].max_new_tokens for i in batch),
-                                            pad_token_id=pad, temperature=None, top_p=None, top_k=None)
-            for row, i in enumerate(batch):
-                new_tokens = generated[row, width: width + requests[i].max_new_tokens].tolist()
-                if self.model.config.eos_token_id in new_tokens:
-                    new_tokens = new_tokens[: new_tokens.index(self.model.config.eos_token_id)]
-                outputs[i] = tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
-        return outputs
+        width = max(len(request.ids) for request in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, request in enumerate(batch):  # left padding for generation
+            ids[row, width - len(request.ids):] = torch.tensor(request.ids)
+            mask[row, width - len(request.ids):] = 1
+        generated = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                        do_sample=False, max_new_tokens=max(r.max_new_tokens for r in batch),
+                                        pad_token_id=pad, temperature=None, top_p=None, top_k=None)
+        texts = []
+        for row, request in enumerate(batch):
+            new_tokens = generated[row, width: width + request.max_new_tokens].tolist()
+            if self.model.config.eos_token_id in new_tokens:
+                new_tokens = new_tokens[: new_tokens.index(self.model.config.eos_token_id)]
+            texts.append(tokenizer.decode(new_tokens, skip_special_tokens=True).strip())
+        return texts
 
     def _decoder_tokenizer(self) -> Any:
         if self._tokenizer is None:

@@ -24,7 +24,6 @@ automatic prefix caching replaces the transformers backend's explicit few-shot K
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -48,6 +47,7 @@ except ImportError as exc:  # the loader reports it as "backend 'vllm' is not in
 
 from evaluators.backends.base import BackendOptions, ProgressCallback, ScoreMethod, ScoreRequest
 from evaluators.backends.options import VLLMOptions
+from evaluators.model_files import check_model_dir, safetensors_parameter_count
 from evaluators.records import CandidateScores
 
 LOGPROBS_MODE: dict[str, str] = {"max_logit": "raw_logits", "logprob": "raw_logprobs"}
@@ -104,9 +104,8 @@ def engine_kwargs(options: BackendOptions, platform_type: str) -> dict[str, Any]
     dtype = DEFAULT_DTYPE.get(device, "bfloat16") if options.dtype == "auto" else options.dtype
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {options.dtype!r}; valid: auto, {', '.join(DTYPES)}")
-    path = Path(options.model_path)
-    if path.exists() and not (path / "config.json").is_file():
-        raise ValueError(f"model directory {options.model_path} has no config.json")
+    if Path(options.model_path).exists():
+        check_model_dir(options.model_path)
     kwargs: dict[str, Any] = {
         "model": options.model_path,
         "tokenizer": options.model_path,
@@ -222,21 +221,6 @@ def assemble(requests: Sequence[ScoreRequest], calls: Sequence[EngineCall],
     return results
 
 
-def count_parameters(model_path: str) -> int | None:
-    """Parameter count from the safetensors headers of a local checkpoint (no tensor is read); None if unknown."""
-    files = sorted(Path(model_path).glob("*.safetensors")) if Path(model_path).is_dir() else []
-    if not files:
-        return None
-    total = 0
-    for file in files:
-        with file.open("rb") as handle:
-            header = json.loads(handle.read(int.from_bytes(handle.read(8), "little")))
-        for name, entry in header.items():
-            if name != "__metadata__":
-                total += math.prod(entry["shape"])
-    return total
-
-
 # ---------------------------------------------------------------------------------------------- backend
 def device_name(device: str) -> str:
     """What the record names the hardware by: the GPU's name, or the CPU's."""
@@ -272,7 +256,7 @@ class VLLMBackend:
             "device_name": device_name(platform_type),
             "dtype": kwargs["dtype"],
             "attn_implementation": os.environ.get("VLLM_ATTENTION_BACKEND") or "vllm-auto",
-            "parameters": count_parameters(options.model_path),
+            "parameters": safetensors_parameter_count(options.model_path),
             "tokenizer": options.model_path,
             "score_method": self.method,
             "logprobs_mode": kwargs["logprobs_mode"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,21 @@ def test_eval_all_five_benchmarks_writes_results(tiny_model, data_dir, tmp_path)
                                                     else "correct_combined"] for p in preds)
         assert r["record"]["template"] == "colossaleval"
         assert all(p["prompt"] and len(p["scores"]) == 4 for p in preds)
+
+
+def test_eval_reads_the_data_directory_from_a_dot_env_file(tiny_model, data_dir, tmp_path):
+    """`cbench eval` takes CBENCH_DATA_DIR from the one settings object, so a `.env` file in the working directory
+    works as it does for `cbench worker`; without a data directory it names the one it looked for."""
+    env = {key: value for key, value in os.environ.items() if key != "CBENCH_DATA_DIR"}
+    command = [sys.executable, "-m", "cbench.main", "eval", "--model", str(tiny_model), "--benchmarks", "mmlu",
+               "--subjects", "anatomy", "--limit", "1", "--device", "cpu", "--output", "out.json"]
+    (tmp_path / ".env").write_text(f"CBENCH_DATA_DIR={data_dir}\n")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["results"][0]["summary"]["n"] == 1
+    (tmp_path / ".env").write_text(f"CBENCH_DATA_DIR={tmp_path / 'elsewhere'}\n")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert result.returncode == 2 and f"data directory {tmp_path / 'elsewhere'} does not exist" in result.stderr
 
 
 def test_export_ceval_writes_the_submission_format(tiny_model, data_dir, tmp_path):

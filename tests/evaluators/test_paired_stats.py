@@ -9,7 +9,6 @@ import pytest
 
 from evaluators.paired_stats import (
     PairedCounts,
-    _binomial,
     bootstrap_diff_interval,
     mcnemar_exact,
     paired_bootstrap_interval,
@@ -51,18 +50,6 @@ def test_paired_counts() -> None:
     assert counts.diff == pytest.approx(20.0)
     with pytest.raises(ValueError, match="equal length"):
         paired_counts([True], [True, False])
-
-
-def test_binomial_draws_have_binomial_moments() -> None:
-    rng = random.Random(3)
-    n, p = 400, 0.1
-    draws = [_binomial(rng, n, p) for _ in range(4000)]
-    mean = sum(draws) / len(draws)
-    var = sum((d - mean) ** 2 for d in draws) / (len(draws) - 1)
-    assert mean == pytest.approx(n * p, rel=0.02)
-    assert var == pytest.approx(n * p * (1 - p), rel=0.1)
-    assert all(0 <= d <= n for d in draws)
-    assert _binomial(rng, 10, 0.0) == 0 and _binomial(rng, 10, 1.0) == 10 and _binomial(rng, 0, 0.5) == 0
 
 
 def test_bootstrap_is_seeded_and_brackets_the_difference() -> None:

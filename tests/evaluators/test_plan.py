@@ -6,22 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.plan import build_plan
+from evaluators.catalog import load_spec
+from evaluators.loaders import load_shots
+from evaluators.plan import plan_questions, select_questions
 from evaluators.prompting import harness_truncate
 from evaluators.scoring import harness_continuation_ids
+from evaluators.templates import get_template
 from evaluators.tokenization import load_tokenizer
 
 
 @pytest.mark.parametrize("chunk_size", [256, 7])
-def test_batched_harness_pairs_equal_the_per_pair_rule(tiny_model: Path, data_dir: Path, monkeypatch,
-                                                       chunk_size: int) -> None:
-    import evaluators.plan as plan_module
-
-    original = plan_module.harness_pairs
-    monkeypatch.setattr(plan_module, "harness_pairs", lambda prompts, encode: original(prompts, encode, chunk_size))
+def test_batched_harness_pairs_equal_the_per_pair_rule(tiny_model: Path, data_dir: Path, chunk_size: int) -> None:
     tokenizer = load_tokenizer(tiny_model, "hf")
-    plan = build_plan("mmlu", "harness", tokenizer, data_dir, subjects=["anatomy", "high_school_european_history"],
-                      limit=20)
+    spec = load_spec("mmlu")
+    questions = select_questions(spec, data_dir, spec.eval_split, ["anatomy", "high_school_european_history"], 20)
+    shots = {key: load_shots(spec, data_dir, key) for key in questions}
+    plan = plan_questions(spec, get_template("harness"), tokenizer, spec.eval_split, questions, shots,
+                          harness_chunk_size=chunk_size)
     assert len(plan.items) == 40
     for item in plan.items:
         for letter, candidates in zip(item.prompt.letters, item.request.candidates, strict=True):

@@ -17,6 +17,7 @@ from evaluators.scoring import (
     harness_continuation_ids,
     make_prediction,
 )
+from evaluators.templates import get_template
 
 ABCD = ("A", "B", "C", "D")
 NAN = float("nan")
@@ -28,7 +29,7 @@ def sp(data_dir) -> spm.SentencePieceProcessor:
 
 
 def test_llama2_candidate_ids(sp):
-    ids = candidate_ids(ABCD, sp.encode)
+    ids = candidate_ids(ABCD, sp.encode, get_template("colossaleval").candidate_strings)
     assert [e for e, _ in ids] == [319, 350, 315, 360]
     assert [z for _, z in ids] == [29909, 29933, 29907, 29928]
 
@@ -39,7 +40,7 @@ def test_llama2_answer_prompt_ends_in_a_lone_space_piece(sp):
 
 def test_multi_character_classes_are_rejected(sp):
     with pytest.raises(ValueError, match="single character"):
-        candidate_ids(("A", "AB"), sp.encode)
+        candidate_ids(("A", "AB"), sp.encode, get_template("colossaleval").candidate_strings)
 
 
 def test_harness_continuation_ids_llama2(sp):

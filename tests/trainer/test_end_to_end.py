@@ -62,7 +62,7 @@ def server_env(tmp_path_factory, data_dir: Path) -> dict:
 
 @contextmanager
 def running_server(server_env: dict, log_name: str) -> Iterator[str]:
-    """`cbench serve` on a free port until the block ends (SIGTERM); yields the base URL once /health answers."""
+    """`cbench serve` on a free port until the block ends (SIGTERM); yields the base URL once /readyz answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = server_env["root"] / log_name
@@ -75,12 +75,12 @@ def running_server(server_env: dict, log_name: str) -> Iterator[str]:
             if process.poll() is not None:
                 pytest.fail(f"cbench serve exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
             try:
-                if get(f"{url}/api/v1/health")["status"] == "ok":
+                if get(f"{url}/readyz")["status"] == "ok":
                     break
             except (OSError, ValueError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"cbench serve did not answer /api/v1/health:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(f"cbench serve did not answer /readyz:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.3)
         yield url
     finally:

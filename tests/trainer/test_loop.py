@@ -97,3 +97,19 @@ def test_weights_only_start_resets_schedule_and_position(first_run, data, tmp_pa
     assert [e["step"] for e in log] == [1, 2] and log[0]["lr"] == pytest.approx(5e-4)
     sidecar = json.loads((save / "epoch-0_step-2" / "checkpoint.json").read_text())
     assert sidecar["base_model"] == str((first_run / "epoch-0_step-6").resolve())
+
+
+def test_accumulated_micro_steps_see_the_same_sequences_as_one_larger_batch(first_run, tiny_model, data, tmp_path):
+    """--batch-size 1 --accumulation-steps 2 takes the same sequences per optimizer step as --batch-size 2 (the
+    sampler order does not depend on the batch size), so tokens and the resume position agree step by step."""
+    save = tmp_path / "accumulated"
+    train = list(TRAIN)
+    train[train.index("--batch-size") + 1] = "1"
+    torchrun("--model", str(tiny_model), "--data", str(data), "--save-dir", str(save), *train,
+             "--accumulation-steps", "2")
+    assert sorted(losses(save)) == [1, 2, 3, 4, 5, 6]
+    for name in ("epoch-0_step-3", "epoch-0_step-6"):
+        mine, theirs = (json.loads((run / name / "checkpoint.json").read_text()) for run in (save, first_run))
+        assert mine["tokens_seen"] == theirs["tokens_seen"]
+        running = [json.loads((run / name / "running_states.json").read_text()) for run in (save, first_run)]
+        assert running[0] == running[1]

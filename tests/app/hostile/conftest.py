@@ -85,7 +85,7 @@ def serve(settings, tmp_path: Path) -> Iterator[Callable[..., Server]]:  # noqa:
             if process.poll() is not None:
                 raise AssertionError((tmp_path / f"serve-{len(started) - 1}.log").read_text())
             try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                     return Server(url=url, token=token, process=process)
             except httpx.HTTPError:
                 pass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -45,3 +46,18 @@ def spawn_cbench(worker_settings: Settings, tmp_path: Path) -> Iterator[Callable
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 300) -> None:
+    """Poll `condition` every 50 ms; AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., None]:
+    """`wait_for(lambda: ..., "what", timeout=300)`: `wait_until` as a fixture, for test modules."""
+    return wait_until

@@ -1,4 +1,5 @@
-"""Leasing rules on both databases: claim order, expiry, attempts, renewal after cancel, graceful release."""
+"""Leasing rules on both databases: claim order, expiry, attempts, renewal after cancel, graceful release, retry
+back-off and a worker preferring jobs it did not fail."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import update
 from app.db.base import utcnow
 from app.db.models import Job, Model
 from app.queries.jobs import cancel_job
-from app.worker.lease import claim_job, fail_job, release_lease, renew_lease
+from app.worker.lease import claim_job, fail_job, release_lease, renew_lease, retry_delay_seconds
 
 
 def add_jobs(session_factory, count: int) -> list[int]:  # noqa: ANN001
@@ -95,3 +96,39 @@ def test_fail_job_retries_until_attempts_run_out(session_factory) -> None:  # no
     assert fail_job(session_factory, job_id, "w1", "boom again", retry=True, max_attempts=2) == "failed"
     assert get(session_factory, job_id).error == "boom again"
     assert fail_job(session_factory, job_id, "w1", "late", retry=False, max_attempts=2) is None
+
+
+def make_due(session_factory, job_id: int) -> None:  # noqa: ANN001
+    with session_factory() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(not_before=utcnow() - timedelta(seconds=1)))
+        session.commit()
+
+
+def test_retry_delay_doubles_up_to_the_cap() -> None:
+    assert [retry_delay_seconds(n, 30, 200) for n in range(1, 6)] == [30, 60, 120, 200, 200]
+    assert retry_delay_seconds(3, 0, 600) == 0
+
+
+def test_failed_attempt_waits_for_its_back_off_before_it_is_claimed_again(session_factory) -> None:  # noqa: ANN001
+    [job_id] = add_jobs(session_factory, 1)
+    backoff = {"max_attempts": 3, "backoff_seconds": 60, "backoff_max_seconds": 90}
+    for attempt, delay in ((1, 60), (2, 90)):
+        assert claim_job(session_factory, "w1", 30, 3).attempts == attempt
+        before = utcnow()
+        assert fail_job(session_factory, job_id, "w1", f"boom {attempt}", retry=True, **backoff) == "queued"
+        job = get(session_factory, job_id)
+        assert job.status == "queued" and job.error == f"boom {attempt}"
+        assert before + timedelta(seconds=delay) <= job.not_before <= utcnow() + timedelta(seconds=delay)
+        assert claim_job(session_factory, "w1", 30, 3) is None  # not yet
+        assert claim_job(session_factory, "w2", 30, 3) is None  # not for anyone
+        make_due(session_factory, job_id)
+    again = claim_job(session_factory, "w2", 30, 3)
+    assert again is not None and again.attempts == 3 and get(session_factory, job_id).not_before is None
+
+
+def test_worker_prefers_jobs_it_did_not_fail(session_factory) -> None:  # noqa: ANN001
+    failed, other = add_jobs(session_factory, 2)
+    claim_job(session_factory, "w1", 30, 3)
+    assert fail_job(session_factory, failed, "w1", "boom", retry=True, max_attempts=3) == "queued"  # no back-off
+    assert claim_job(session_factory, "w1", 30, 3, avoid={failed}).id == other
+    assert claim_job(session_factory, "w1", 30, 3, avoid={failed}).id == failed  # nothing else left: take it

@@ -124,7 +124,7 @@ def test_serve_sigterm_releases_the_running_job(tmp_path: Path, data_dir: Path) 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{base}/health").status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)

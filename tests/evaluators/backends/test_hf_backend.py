@@ -112,3 +112,44 @@ def test_a_directory_without_config_is_refused(tmp_path):
 
     with pytest.raises(ValueError, match="config.json"):
         load_backend("hf", BackendOptions(model_path=str(tmp_path)))
+
+
+def test_out_of_memory_halves_the_budget_of_that_call_only(tiny_model):
+    """A forward over more than 60 tokens raises torch's OutOfMemoryError (injected by a hook on the real model):
+    scoring and generation back off to smaller batches with unchanged results, and the next call starts again
+    with the configured budget."""
+    from evaluators.backends import load_backend
+    from evaluators.backends.base import BackendOptions
+
+    backend = load_backend("hf", BackendOptions(model_path=str(tiny_model), device="cpu", max_batch_tokens=4096))
+    requests = _requests(prefix_len=40, count=12, seed=4)
+    generating = [ScoreRequest(ids=(1, *r.ids[-12:]), candidates=CANDIDATES, generate=True, max_new_tokens=3)
+                  for r in requests[:8]]
+    baseline, baseline_outputs = backend.score(requests), [r.output for r in backend.score(generating)]
+    tokens: list[int] = []
+
+    def small_memory(module, args, kwargs):
+        tokens.append(kwargs["input_ids"].numel())
+        if tokens[-1] > 60:
+            raise torch.OutOfMemoryError("injected: more than 60 tokens")
+
+    hook = backend.decoder.register_forward_pre_hook(small_memory, with_kwargs=True)
+    try:
+        results = backend.score(requests)
+        outputs = [r.output for r in backend.score(generating)]
+    finally:
+        hook.remove()
+    for a, b in zip(results, baseline, strict=True):
+        assert a.scores == pytest.approx(b.scores, abs=1e-4)
+    assert outputs == baseline_outputs
+    assert backend.info["oom_backoffs"] >= 2 and backend.info["max_batch_tokens_after_backoff"] < 4096
+    suffix_tokens = sum(len(r.ids) - 40 for r in requests)
+    assert suffix_tokens > 60 and suffix_tokens in tokens  # the first try of each call was one full batch
+    tokens.clear()
+    hook = backend.decoder.register_forward_pre_hook(lambda module, args, kwargs: tokens.append(
+        kwargs["input_ids"].numel()), with_kwargs=True)
+    try:
+        backend.score(requests)
+    finally:
+        hook.remove()
+    assert tokens == [40, suffix_tokens]  # the prefix, then all suffixes in one batch: the budget was reset

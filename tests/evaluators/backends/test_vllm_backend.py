@@ -9,7 +9,6 @@ engine returns them; they test our parsing, not the engine's numbers.
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import struct
 
@@ -278,15 +277,6 @@ def test_missing_prompt_logprobs_are_an_error(vb, vo):
                                                     logprobs=None)]) for i, c in enumerate(calls)]
     with pytest.raises(RuntimeError, match="no prompt logprobs"):
         vb.assemble([request], calls, bare)
-
-
-def test_parameter_count_reads_safetensors_headers(vb, tmp_path):
-    header = {"a": {"dtype": "F32", "shape": [3, 4], "data_offsets": [0, 48]},
-              "b": {"dtype": "F32", "shape": [5], "data_offsets": [48, 68]}, "__metadata__": {"format": "pt"}}
-    raw = json.dumps(header).encode()
-    (tmp_path / "model.safetensors").write_bytes(len(raw).to_bytes(8, "little") + raw + bytes(68))
-    assert vb.count_parameters(str(tmp_path)) == 17
-    assert vb.count_parameters(str(tmp_path / "missing")) is None
 
 
 def test_sampling_params_pass_vllms_own_validation_for_a_llama_config(vb, data_dir, tmp_path):
