@@ -3,7 +3,7 @@
 After each save, rank 0 turns the checkpoint's sidecar into a `POST /api/v1/checkpoints` body and appends it to
 `<save_dir>/registration_outbox.jsonl`, then flushes the outbox: each pending entry is sent once; an entry that
 reached the server (2xx, or 409 "already registered") moves to `registration_sent.jsonl`; a connection failure or
-5xx leaves it pending for the next flush (next save, end of training, or `cbench-train register --flush`); any
+5xx leaves it pending for the next flush (next save, end of training, or `cbench-train register`); any
 other 4xx is a permanent rejection, moved to `registration_failed.jsonl` with the server's message. Requests go
 through the project's one API client, `cbench.client` (httpx), the same one the remote `cbench` commands use.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cbench.client import ApiError, Client
+from evaluators.templates import DEFAULT_TEMPLATE
 from trainer.checkpoints import read_sidecar
 
 OUTBOX = "registration_outbox.jsonl"
@@ -31,7 +32,7 @@ class EvalRequest:
     limit: int | None = None
     subjects: tuple[str, ...] | None = None
     tags: tuple[str, ...] = ()
-    template: str = "colossaleval"
+    template: str = DEFAULT_TEMPLATE
 
 
 @dataclass(frozen=True)
