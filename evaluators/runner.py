@@ -103,7 +103,8 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
     record = build_record(plan, tokenizer_impl=tokenizer.implementation, tokenizer_sha256=tokenizer.files_sha256,
                           backend_info=backend.info, max_length=options.max_length,
                           max_new_tokens=options.max_new_tokens, limit=options.limit,
-                          reuse_prefix=options.reuse_prefix, nan_count=nan_count)
+                          reuse_prefix=options.reuse_prefix, nan_count=nan_count,
+                          tokenizer_fallback=getattr(tokenizer, "fallback_reason", None))
     return RunOutcome(predictions=predictions, record=record, cancelled=cancelled, skipped=len(plan.items) - len(todo),
                       plan_items=len(plan.items))
 
