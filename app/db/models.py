@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, utcnow
 
+MODEL_STATUSES = ("converting", "ready", "failed")  # converting: a worker is dequantising its GGUF file
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
@@ -49,6 +50,9 @@ class Model(Base):
     step: Mapped[int | None] = mapped_column(BigInteger)
     tokens_seen: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    error: Mapped[str | None] = mapped_column(Text)  # why a conversion failed
+    source_file: Mapped[str | None] = mapped_column(String(1024))  # the registered .gguf file, when converted
 
     jobs: Mapped[list[Job]] = relationship(back_populates="model")
 

@@ -10,7 +10,8 @@ from app.schemas.types import MAX_BIGINT, UtcDateTime
 # properties to receive when registering a model
 class ModelCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
-    path: str = Field(min_length=1, max_length=1024, description="local directory or Hugging Face Hub id")
+    path: str = Field(min_length=1, max_length=1024, description="local directory, a .gguf file (converted by a "
+                      "worker; the model shows status 'converting' until ready) or Hugging Face Hub id")
     revision: str | None = Field(None, max_length=255, description="hub revision; default 'main' for hub ids")
     tags: list[str] = Field(default_factory=list)
     description: str | None = None
@@ -38,6 +39,9 @@ class ModelPublic(BaseModel):
     step: int | None
     tokens_seen: int | None
     created_at: UtcDateTime
+    status: str = Field(description="converting (a worker dequantises its GGUF file), ready or failed")
+    error: str | None = Field(None, description="why the conversion failed")
+    source_file: str | None = Field(None, description="the registered .gguf file, for converted models")
 
 
 class ModelsPublic(BaseModel):

@@ -43,7 +43,9 @@ class LeasedJob:
 
 
 def _claimable(now):  # noqa: ANN001, ANN202
-    return or_(Job.status == "queued", and_(Job.status == "running", Job.lease_expires_at < now))
+    """Queued (or lease expired), and its model is ready (not still converting from GGUF)."""
+    ready = Job.model_id.in_(select(Model.id).where(Model.status == "ready"))
+    return and_(or_(Job.status == "queued", and_(Job.status == "running", Job.lease_expires_at < now)), ready)
 
 
 def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float, max_attempts: int) -> LeasedJob | None:
