@@ -4,7 +4,9 @@
   with log-likelihoods within 1e-4 (lm-eval runs through the generated local tasks of `bench/lmeval_task.py`);
 - predictions are identical with and without prefix reuse (the longest-common-prefix split of a byte-level BPE
   tokenizer), across batch sizes and across the prefix-attention modes, for both scoring methods.
-The converted model is cached per machine (`smollm2_dir`); the backend is loaded once for the module.
+The converted model is cached per machine (`smollm2_dir`); the backend is loaded once for the module. To keep CI
+time in check the lm-eval comparison scores the first CBENCH_CONFORMANCE_LIMIT questions of each subject (default 20;
+0 = every question of the three subjects, 300 in all), the invariance test the first 8 of two subjects.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ pytestmark = pytest.mark.slow
 
 LMEVAL_SUBJECTS = ["abstract_algebra", "global_facts", "college_chemistry"]  # 100 questions each
 INVARIANCE_SUBJECTS = ["anatomy", "high_school_geography"]
+LMEVAL_LIMIT = int(os.environ.get("CBENCH_CONFORMANCE_LIMIT", "20")) or None
+INVARIANCE_LIMIT = 8
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +45,25 @@ def test_harness_template_matches_lm_evaluation_harness(smollm2_dir: Path, smoll
     from evaluators.runner import RunOptions, run_benchmark
 
     tasks = write_tasks(LMEVAL_SUBJECTS, data_dir, tmp_path / "tasks")
-    lm_results, _lm, _ = run_lmeval(smollm2_dir, tmp_path / "tasks", tasks, batch_size=8, limit=None)
+    lm_results, _lm, _ = run_lmeval(smollm2_dir, tmp_path / "tasks", tasks, batch_size=8, limit=LMEVAL_LIMIT)
     outcome = run_benchmark(smollm2_backend, RunOptions(benchmark="mmlu", template="harness", data_dir=data_dir,
-                                                        subjects=LMEVAL_SUBJECTS))
+                                                        subjects=LMEVAL_SUBJECTS, limit=LMEVAL_LIMIT))
+    n = 3 * (LMEVAL_LIMIT or 100)
     assert outcome.record["prefix_reuse_rate"]["question_rate"] == 1.0  # every question reused its subject prefix
     agreement = compare(lm_results, outcome.predictions, TASK_PREFIX)
-    assert agreement["lmeval_questions"] == len(outcome.predictions) == 300
-    assert agreement["same_prompt"] == 300
+    assert agreement["lmeval_questions"] == len(outcome.predictions) == n
+    assert agreement["same_prompt"] == n
     assert agreement["disagreements"] == []
-    assert agreement["agree"] == 300
+    assert agreement["agree"] == n
     assert agreement["max_abs_loglik_diff"] < 1e-4
-    accuracy = sum(p.correct for p in outcome.predictions) / 300
-    assert accuracy > 0.25 + 1e-9 or len({p.pred for p in outcome.predictions}) > 1  # a real model, not one letter
+    assert len({p.pred for p in outcome.predictions}) > 1  # a real model, not one letter everywhere
 
 
 def _predictions(backend, data_dir: Path, template: str, reuse_prefix: bool) -> list:
     from evaluators.runner import RunOptions, run_benchmark
 
     outcome = run_benchmark(backend, RunOptions(benchmark="mmlu", template=template, data_dir=data_dir,
-                                                subjects=INVARIANCE_SUBJECTS, limit=int(os.environ.get(
-                                                    "CBENCH_CONFORMANCE_LIMIT", "25")),
+                                                subjects=INVARIANCE_SUBJECTS, limit=INVARIANCE_LIMIT,
                                                 reuse_prefix=reuse_prefix))
     return outcome.predictions
 
