@@ -35,6 +35,8 @@ class ModelInfo:
     step: int | None
     tokens_seen: int | None
     created_at: datetime | None
+    status: str = "ready"  # converting (GGUF being dequantised by a worker), ready or failed
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def model_info(model: Model) -> ModelInfo:
                      content_hash=model.content_hash, tokenizer=model.tokenizer,
                      parameter_count=model.parameter_count, dtype=model.dtype, tags=list(model.tags or []),
                      description=model.description, training_run=model.training_run, step=model.step,
-                     tokens_seen=model.tokens_seen, created_at=model.created_at)
+                     tokens_seen=model.tokens_seen, created_at=model.created_at,
+                     status=model.status or "ready", error=model.error)
 
 
 def list_models(session: Session, *, run: str | None = None, ids: Collection[int] | None = None) -> list[ModelInfo]:

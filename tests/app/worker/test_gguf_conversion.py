@@ -76,3 +76,14 @@ def test_bad_gguf_path_is_422(client: TestClient, auth: dict[str, str], model_ro
     outside.write_bytes(b"GGUF")
     response = client.post("/api/v1/models", json={"name": "y", "path": str(outside)}, headers=auth)
     assert response.status_code == 422 and "CBENCH_MODEL_ROOTS" in response.json()["detail"]
+
+
+def test_model_page_shows_the_conversion_state(client: TestClient, auth: dict[str, str], settings: Settings,
+                                               model_root: Path, session_factory, tmp_path: Path) -> None:  # noqa: ANN001
+    bad = model_root / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\xff" * 64)
+    model = _register(client, auth, "broken", bad)
+    assert "converting (a worker is converting its GGUF file" in client.get(f"/models/{model['id']}").text
+    Worker(session_factory, settings.model_copy(update={"cache_dir": tmp_path / "c"})).run_once()
+    page = client.get(f"/models/{model['id']}").text
+    assert "failed: GGUF conversion of broken.gguf failed" in page
