@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+    if os.environ.get("CBENCH_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
+        raise RuntimeError("Debian chromium not installed (apt-get install -y chromium)")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
