@@ -13,6 +13,7 @@ config says `add_bos_token: true`, so both prepend BOS (checked at run time and 
     python -m bench.eval_vs_lmeval                      # a handful of subjects
     python -m bench.eval_vs_lmeval --full               # all 57 subjects (long on CPU)
     python -m bench.eval_vs_lmeval --subjects anatomy,virology --output bench.json
+    python -m bench.eval_vs_lmeval --model smollm2      # real weights: SmolLM2-135M (GGUF Q4_1, dequantised)
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subjects", default=",".join(DEFAULT_SUBJECTS), help="comma-separated MMLU subjects")
     parser.add_argument("--full", action="store_true", help="all 57 MMLU subjects (overrides --subjects)")
     add_data_dir_argument(parser)
-    parser.add_argument("--model", help="existing model directory (default: build a random LLaMA in --work-dir)")
+    parser.add_argument("--model", help="existing model directory, or `smollm2` for the packaged SmolLM2-135M "
+                        "converted once into CBENCH_CACHE_DIR (default: build a random LLaMA in --work-dir)")
     parser.add_argument("--work-dir", help="where the model and lm-eval task files go (default: a temp dir)")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
@@ -155,7 +157,8 @@ def report(f: dict[str, Any]) -> str:
     return "\n".join([
         f"questions: {f['questions']} in {f['subjects']} subjects (lm-eval batch size {f['lmeval_batch_size']}, "
         f"torch threads {f['torch_threads']})",
-        f"BOS prepended: lm-eval {f['bos_lmeval']}, ours {f['bos_ours']} (tokenizer default, add_bos_token=True)",
+        f"BOS prepended: lm-eval {f['bos_lmeval']}, ours {f['bos_ours']} (both: the tokenizer's default); "
+        f"prefix reuse: {f['prefix_reuse']}",
         f"lm-eval end to end: {f['lmeval_seconds']:.1f} s ({f['lmeval_questions_per_s']:.2f} questions/s)",
         f"ours end to end:    {f['ours_seconds']:.1f} s ({f['ours_questions_per_s']:.2f} questions/s)",
         f"speedup: {f['speedup']:.1f}x (target >= {TARGETS['speedup']:.0f}x: {mark(f['speedup'] >= TARGETS['speedup'])})",
@@ -190,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model_dir = Path(args.model) if args.model else work / "model"
+    if args.model == "smollm2":
+        from app.core.config import Settings
+        from evaluators.gguf_import import cached_import, packaged_smollm2
+
+        model_dir = cached_import(packaged_smollm2(), Settings().cache_dir)
     if not args.model:
         build_tiny_llama(model_dir, data_dir / "tokenizers" / "llama2", hidden_size=args.hidden,
                          num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.heads,
@@ -233,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_abs_loglik_diff": agreement["max_abs_loglik_diff"],
         "bos_lmeval": lm_bos,
         "bos_ours": our_bos,
+        "prefix_reuse": outcome.record["prefix_reuse_rate"],
         "pred_counts": dict(sorted(Counter(p.pred for p in outcome.predictions).items())),
         "matmul_peak_gflops": round(peak["peak"] / 1e9, 2),
         "ours_scoring_seconds": round(metered.seconds, 2),

@@ -170,13 +170,15 @@ def cached_import(source: str | Path, cache_dir: str | Path) -> Path:
     sha256 = file_sha256(source)
     models = Path(cache_dir).expanduser() / "models"
     models.mkdir(parents=True, exist_ok=True)
-    target = models / f"{source.stem}-{sha256[:12]}"
-    with (models / f".{target.name}.lock").open("w") as lock:
+    with (models / f".{sha256[:12]}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / IMPORT_RECORD).is_file():
-            if target.exists():
-                shutil.rmtree(target)
-            import_gguf(source, target)
+        done = [d for d in models.glob(f"*-{sha256[:12]}") if (d / IMPORT_RECORD).is_file()]
+        if done:  # the same bytes under any file name convert once
+            return done[0]
+        target = models / f"{source.stem}-{sha256[:12]}"
+        if target.exists():
+            shutil.rmtree(target)
+        import_gguf(source, target)
     return target
 
 

@@ -1,10 +1,19 @@
 """From a benchmark request to the exact token sequences a backend scores (no model needed).
 
 `build_plan` loads the questions and shots, assembles every prompt with the template, tokenizes it with the
-template's tokenizer policy, applies the over-length rules, works out the candidate ids, and decides per question
-whether the subject's few-shot prefix KV can be reused: only when the question kept all its shots, was not
-truncated, and the prefix's own token ids are a token-prefix of the whole prompt's ids (scoring.md §2.3 rule 6).
-Questions that fail the test fall back to the full prompt and are counted. `cbench prompts` prints this plan.
+template's tokenizer policy, checks that the tokenizer round-trips every prompt (`check_round_trip`; a failure is a
+`TokenizationError` naming the tokenizer and the first failing text), applies the over-length rules, works out the
+candidate ids, and decides per question how many leading ids reuse the subject's few-shot prefix KV. Only a question
+that kept all its shots and was not truncated reuses a prefix:
+
+- when the prefix's own token ids are a token-prefix of the whole prompt's ids (scoring.md §2.3 rule 6), all of
+  them (the SentencePiece case);
+- otherwise (byte-level BPE: the prefix alone ends in one `ĊĊ` token where the whole prompt has `Ċ`, `Ċ`), the
+  longest common prefix of the subject's failing prompts' ids and the prefix's own ids: exact by construction,
+  since every such request's reused ids are literally its own first ids.
+
+Questions left without reuse are counted (`prefix_fallbacks`); `Plan.prefix_reuse` gives the reuse rate that the
+run record and `cbench prompts` report. `cbench prompts` prints this plan.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from evaluators.prompting import build_prompts, harness_truncate, middle_truncat
 from evaluators.records import Prompt, Question
 from evaluators.scoring import candidate_ids, harness_split, split_whole
 from evaluators.templates import Template, get_template
-from evaluators.tokenization import TextTokenizer
+from evaluators.tokenization import RoundTripCheck, TextTokenizer, TokenizationError, check_round_trip
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class PlannedQuestion:
     prompt: Prompt
     request: ScoreRequest
     truncated: bool
+    prefix_rule: str = "none"  # "token_prefix", "common_prefix" or "none"
 
 
 @dataclass
@@ -43,6 +53,44 @@ class Plan:
     truncated: int = 0  # questions middle-/left-truncated (§2.4, §7)
     prefix_fallbacks: int = 0  # questions with shots whose prefix KV could not be reused
     subjects: list[str] = field(default_factory=list)
+    round_trip: RoundTripCheck | None = None
+    bos_added: bool = False  # whether the tokenizer put its BOS in front of the prompts (its own policy)
+
+    @property
+    def prefix_reuse(self) -> PrefixReuse:
+        with_prefix = [i for i in self.items if i.prompt.prefix]
+        return PrefixReuse(
+            questions=len(self.items), questions_with_prefix=len(with_prefix),
+            questions_reusing=sum(1 for i in self.items if i.request.prefix_len > 0),
+            prompt_tokens=sum(len(i.request.ids) for i in self.items),
+            reused_tokens=sum(i.request.prefix_len for i in self.items),
+            by_common_prefix=sum(1 for i in self.items if i.prefix_rule == "common_prefix"))
+
+
+@dataclass(frozen=True)
+class PrefixReuse:
+    """How much of a plan's prompts reuse a subject's prefix KV (per benchmark and tokenizer)."""
+
+    questions: int
+    questions_with_prefix: int  # questions whose prompt has shots at all
+    questions_reusing: int
+    prompt_tokens: int
+    reused_tokens: int  # sum of prefix_len: tokens served from a prefix computed once per subject
+    by_common_prefix: int  # questions split at the longest common prefix (the token-prefix test failed)
+
+    @property
+    def question_rate(self) -> float:
+        return self.questions_reusing / self.questions_with_prefix if self.questions_with_prefix else 0.0
+
+    @property
+    def token_rate(self) -> float:
+        return self.reused_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"questions": self.questions, "questions_with_prefix": self.questions_with_prefix,
+                "questions_reusing": self.questions_reusing, "question_rate": round(self.question_rate, 4),
+                "prompt_tokens": self.prompt_tokens, "reused_tokens": self.reused_tokens,
+                "token_rate": round(self.token_rate, 4), "by_common_prefix": self.by_common_prefix}
 
 
 class EncodeMemo:
@@ -111,6 +159,13 @@ def plan_questions(spec: DatasetSpec, template: Template, tokenizer: TextTokeniz
     else:
         pairs = harness_pairs(prompts, encode, template, harness_chunk_size)
 
+    plan.round_trip = check_round_trip(tokenizer, {p.text: encode(p.text) for p in prompts})
+    if not plan.round_trip.passed:
+        raise TokenizationError(f"tokenizer {tokenizer.implementation} does not round-trip the prompts of {spec.name} "
+                                f"(decode(encode(text)) != text); first failing text: "
+                                f"{_clip(plan.round_trip.first_failure or '')!r}")
+
+    drafts: list[tuple[Question, Prompt, list[int], tuple[tuple[int, ...], ...], bool]] = []
     for question, prompt in zip(questions, prompts, strict=True):
         if prompt.shots_used < prompt.shots_available:
             plan.shots_dropped += 1
@@ -120,19 +175,65 @@ def plan_questions(spec: DatasetSpec, template: Template, tokenizer: TextTokeniz
             candidates = plan.candidate_ids or ()
         else:
             ids, candidates, truncated = _harness_request(prompt, next(pairs), max_length)
-        prefix_len = 0
-        if reuse_prefix and prompt.prefix and not truncated:
-            prefix_ids = encode(prompt.prefix)
-            full_shots = prompt.shots_used == prompt.shots_available
-            if full_shots and len(ids) > len(prefix_ids) and tuple(ids[: len(prefix_ids)]) == prefix_ids:
-                prefix_len = len(prefix_ids)
-            else:
-                plan.prefix_fallbacks += 1
         plan.truncated += int(truncated)
-        request = ScoreRequest(ids=tuple(ids), candidates=tuple(candidates), method=template.scoring_method,
+        drafts.append((question, prompt, ids, tuple(tuple(c) for c in candidates), truncated))
+
+    splits = prefix_splits([(p, ids, t) for _, p, ids, _, t in drafts], encode) if reuse_prefix else {}
+    for index, (question, prompt, ids, candidates, truncated) in enumerate(drafts):
+        prefix_len, rule = splits.get(index, (0, "none"))
+        if reuse_prefix and prompt.prefix and prefix_len == 0:
+            plan.prefix_fallbacks += 1
+        request = ScoreRequest(ids=tuple(ids), candidates=candidates, method=template.scoring_method,
                                prefix_len=prefix_len, generate=generate, max_new_tokens=max_new_tokens)
-        plan.items.append(PlannedQuestion(question=question, prompt=prompt, request=request, truncated=truncated))
+        plan.items.append(PlannedQuestion(question=question, prompt=prompt, request=request, truncated=truncated,
+                                          prefix_rule=rule))
+    plan.bos_added = bool(plan.items) and tokenizer.bos_id is not None \
+        and plan.items[0].request.ids[:1] == (tokenizer.bos_id,)
     return plan
+
+
+def prefix_splits(drafts: Sequence[tuple[Prompt, Sequence[int], bool]],
+                  encode: EncodeMemo) -> dict[int, tuple[int, str]]:
+    """Per draft index (prompt, ids, truncated): (prefix_len, rule) for the questions that reuse a prefix.
+
+    A question reuses only when it kept all its shots and was not truncated. `token_prefix`: the prefix's own ids
+    start the prompt's ids. `common_prefix`: for the other questions with the same prefix text, the longest common
+    prefix of their ids and the prefix's ids (see the module docstring); kept only when it leaves every one of those
+    prompts at least one id of its own.
+    """
+    splits: dict[int, tuple[int, str]] = {}
+    failing: dict[str, list[int]] = {}
+    for index, (prompt, ids, truncated) in enumerate(drafts):
+        if not prompt.prefix or truncated or prompt.shots_used < prompt.shots_available:
+            continue
+        prefix_ids = encode(prompt.prefix)
+        if len(ids) > len(prefix_ids) and tuple(ids[: len(prefix_ids)]) == prefix_ids:
+            splits[index] = (len(prefix_ids), "token_prefix")
+        else:
+            failing.setdefault(prompt.prefix, []).append(index)
+    for prefix, indices in failing.items():
+        common = common_prefix_length([encode(prefix), *(drafts[i][1] for i in indices)])
+        if common > 0 and all(len(drafts[i][1]) > common for i in indices):
+            splits.update({i: (common, "common_prefix") for i in indices})
+    return splits
+
+
+def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    """Length of the longest common prefix of `sequences` (0 for none)."""
+    if not sequences:
+        return 0
+    length = min(len(s) for s in sequences)
+    first = sequences[0]
+    for other in sequences[1:]:
+        n = 0
+        while n < length and other[n] == first[n]:
+            n += 1
+        length = n
+    return length
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def harness_pairs(prompts: Sequence[Prompt], encode: EncodeMemo, template: Template,

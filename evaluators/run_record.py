@@ -3,7 +3,10 @@
 It names everything that produced the numbers: template id and header variant, a hash over the prompts, the
 dataset files' checksums (from the dataset definition, which `cbench data verify` checks against the files),
 tokenizer implementation and file hash, candidate ids, the over-length rule counters, backend facts (dtype,
-device, attention implementation, batch limits), library versions and the git revision of this code.
+device, attention implementation, batch limits), library versions and the git revision of this code. A model
+converted from GGUF adds its import record (source sha256, quantisation type, architecture); the tokenizer part says
+whether the prompts round-tripped, whether BOS was added (the tokenizer's own policy), why a `tokenizer.model` was
+not used, and how much of the prompts reused a subject's prefix KV.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from evaluators.gguf_import import read_import_record
 from evaluators.plan import Plan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +69,7 @@ def dataset_checksums(plan: Plan) -> dict[str, str]:
 
 def build_record(plan: Plan, *, tokenizer_impl: str, tokenizer_sha256: str, backend_info: dict[str, Any],
                  max_length: int, max_new_tokens: int, limit: int | None, reuse_prefix: bool,
-                 nan_count: int = 0) -> dict[str, Any]:
+                 nan_count: int = 0, tokenizer_fallback: str | None = None) -> dict[str, Any]:
     return {
         "benchmark": plan.spec.name,
         "dataset_version": plan.spec.version,
@@ -80,7 +84,9 @@ def build_record(plan: Plan, *, tokenizer_impl: str, tokenizer_sha256: str, back
         "prompts_sha256": prompts_sha256(item.prompt.sha256 for item in plan.items),
         "dataset_checksums": dataset_checksums(plan),
         "tokenizer": {"implementation": tokenizer_impl, "policy": plan.template.tokenizer_policy,
-                      "files_sha256": tokenizer_sha256},
+                      "files_sha256": tokenizer_sha256, "bos_added": plan.bos_added,
+                      "sentencepiece_fallback": tokenizer_fallback,
+                      "round_trip": plan.round_trip.to_dict() if plan.round_trip else None},
         "candidate_ids": [list(c) for c in plan.candidate_ids] if plan.candidate_ids else None,
         "max_length": max_length,
         "max_new_tokens": max_new_tokens,
@@ -88,6 +94,8 @@ def build_record(plan: Plan, *, tokenizer_impl: str, tokenizer_sha256: str, back
         "counts": {"shots_dropped": plan.shots_dropped, "truncated": plan.truncated,
                    "prefix_fallbacks": plan.prefix_fallbacks, "nan_rule": nan_count},
         "prefix_reuse": reuse_prefix,
+        "prefix_reuse_rate": plan.prefix_reuse.to_dict(),
+        "model_import": read_import_record(backend_info["model_path"]) if backend_info.get("model_path") else None,
         "backend": backend_info,
         "versions": library_versions(),
         "git_revision": git_revision(),

@@ -124,7 +124,8 @@ def run_benchmark(backend: Backend, options: RunOptions, *, tokenizer: TextToken
     record = build_record(plan, tokenizer_impl=tokenizer.implementation, tokenizer_sha256=tokenizer.files_sha256,
                           backend_info=backend.info, max_length=options.max_length,
                           max_new_tokens=options.max_new_tokens, limit=options.limit,
-                          reuse_prefix=options.reuse_prefix, nan_count=nan_count)
+                          reuse_prefix=options.reuse_prefix, nan_count=nan_count,
+                          tokenizer_fallback=getattr(tokenizer, "fallback_reason", None))
     if sample:
         record["sample"] = {"fraction": sample.rule.fraction, "minimum": sample.rule.minimum, "seed": sample.rule.seed,
                             "n": len(sample.ids), "sample_only": options.sample_only}

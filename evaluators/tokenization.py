@@ -5,6 +5,12 @@ ColossalEval's reference tokenization of a LLaMA-family model is SentencePiece's
 the `sentencepiece` library whenever the model ships a `tokenizer.model` (BOS/EOS as its tokenizer config says) and
 falls back to the Hugging Face tokenizer otherwise. The `hf` policy (harness template) uses the Hugging Face tokenizer,
 as lm-evaluation-harness does. The implementation used and a hash of its files go into every run record.
+
+The semantics follow the tokenizer transformers actually loads: a `tokenizer.model` is used only when it parses as a
+SentencePiece model *and* its pieces are the loaded tokenizer's vocabulary (a GGUF conversion may write the whole
+GGUF file under that name beside a byte-level BPE `tokenizer.json`); otherwise the Hugging Face tokenizer is used and
+the reason is kept in `fallback_reason`. BOS/EOS are the tokenizer's own (a tokenizer that adds none adds none).
+`check_round_trip` verifies, before scoring, that decoding the ids of every prompt gives the prompt back.
 """
 
 from __future__ import annotations
@@ -22,11 +28,16 @@ TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
                    "vocab.json", "merges.txt")
 
 
+class TokenizationError(ValueError):
+    """The tokenizer cannot represent the run's prompts faithfully (see `check_round_trip`)."""
+
+
 class TextTokenizer(Protocol):
     implementation: str
     files_sha256: str
     bos_id: int | None
     eos_id: int | None
+    fallback_reason: str | None
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]: ...
 
@@ -62,6 +73,7 @@ class SentencePieceTokenizer:
     add_eos: bool = False
     files_sha256: str = ""
     implementation: str = "sentencepiece"
+    fallback_reason: str | None = None
 
     def __post_init__(self) -> None:
         import sentencepiece
@@ -104,6 +116,8 @@ class HFTokenizer:
         self.eos_id = self._tok.eos_token_id
         self.files_sha256 = tokenizer_files_sha256(model_path)
         self.implementation = f"transformers {transformers.__version__} {type(self._tok).__name__}"
+        self.class_name = type(self._tok).__name__
+        self.fallback_reason: str | None = None
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
         return list(self._tok(text, add_special_tokens=add_special_tokens)["input_ids"])
@@ -114,6 +128,71 @@ class HFTokenizer:
     def decode(self, ids: Sequence[int]) -> str:
         return self._tok.decode(list(ids), skip_special_tokens=True)
 
+    def pieces(self, ids: Sequence[int]) -> list[str]:
+        return list(self._tok.convert_ids_to_tokens(list(ids)))
+
+    def __len__(self) -> int:
+        return len(self._tok)
+
+
+def sentencepiece_parse_problem(model_file: Path) -> str | None:
+    """Why `model_file` is not a SentencePiece model (None when it parses). Never raises for a malformed file."""
+    import sentencepiece
+
+    data = model_file.read_bytes()
+    if data[:4] == b"GGUF":
+        return f"{model_file.name} is a GGUF file, not a SentencePiece model"
+    try:
+        sentencepiece.SentencePieceProcessor().LoadFromSerializedProto(data)
+    except (RuntimeError, OSError) as exc:
+        return f"{model_file.name} does not parse as a SentencePiece model ({str(exc).splitlines()[0][:120]})"
+    return None
+
+
+def sentencepiece_problem(model_file: Path, loaded: HFTokenizer, probes: int = 64) -> str | None:
+    """Why `model_file` must not be trusted for `loaded`'s model: it does not parse, or its pieces are not the
+    loaded tokenizer's vocabulary. None when it may be used."""
+    import sentencepiece
+
+    problem = sentencepiece_parse_problem(model_file)
+    if problem is not None:
+        return problem
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
+    size = sp.get_piece_size()
+    if size > len(loaded):
+        return f"{model_file.name} has {size} pieces, the loaded {loaded.class_name} {len(loaded)}"
+    sample = sorted({min(size - 1, i * max(size // probes, 1)) for i in range(probes)})
+    if [sp.id_to_piece(i) for i in sample] != loaded.pieces(sample):
+        return f"{model_file.name}'s pieces differ from the vocabulary of the loaded {loaded.class_name}"
+    return None
+
+
+@dataclass(frozen=True)
+class RoundTripCheck:
+    """Result of decoding the ids of every distinct prompt text; recorded in the run record."""
+
+    tokenizer: str
+    texts_checked: int
+    passed: bool
+    first_failure: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tokenizer": self.tokenizer, "texts_checked": self.texts_checked, "passed": self.passed,
+                "first_failure": self.first_failure}
+
+
+def check_round_trip(tokenizer: TextTokenizer, encoded: dict[str, Sequence[int]]) -> RoundTripCheck:
+    """`decode(encode(text)) == text` (special tokens aside) for every text; `encoded` maps text to its ids.
+
+    A tokenizer that drops or rewrites whitespace (seen: transformers 5.19 loading a byte-level BPE directory as a
+    slow `LlamaTokenizer`) fails here instead of silently scoring wrong prompts.
+    """
+    for text, ids in encoded.items():
+        if tokenizer.decode(ids) != text:
+            return RoundTripCheck(tokenizer=tokenizer.implementation, texts_checked=len(encoded), passed=False,
+                                  first_failure=text)
+    return RoundTripCheck(tokenizer=tokenizer.implementation, texts_checked=len(encoded), passed=True)
+
 
 def load_tokenizer(model_path: str | Path, policy: TokenizerPolicy, *, allow_remote_code: bool = False,
                    revision: str | None = None) -> TextTokenizer:
@@ -121,9 +200,29 @@ def load_tokenizer(model_path: str | Path, policy: TokenizerPolicy, *, allow_rem
     path = Path(model_path)
     if policy not in ("sentencepiece", "hf"):
         raise ValueError(f"unknown tokenizer policy {policy!r}; valid: sentencepiece, hf")
-    if policy == "sentencepiece" and (path / "tokenizer.model").is_file():
-        config = _read_tokenizer_config(path)
-        return SentencePieceTokenizer(path / "tokenizer.model", add_bos=bool(config.get("add_bos_token", True)),
-                                      add_eos=bool(config.get("add_eos_token", False)),
-                                      files_sha256=tokenizer_files_sha256(path))
-    return HFTokenizer(path, allow_remote_code=allow_remote_code, revision=revision)
+    model_file = path / "tokenizer.model"
+    if model_file.is_file() and not (path / "tokenizer.json").is_file():
+        problem = sentencepiece_parse_problem(model_file)  # transformers would convert this file: check it first
+        if problem is not None and not (path / "vocab.json").is_file():
+            raise TokenizationError(f"cannot load the tokenizer of {path}: {problem} and there is no tokenizer.json")
+        if problem is None and policy == "sentencepiece":
+            return _sentencepiece(path)
+    try:
+        loaded = HFTokenizer(path, allow_remote_code=allow_remote_code, revision=revision)
+    except Exception as exc:  # a broken tokenizer.model makes sentencepiece/protobuf raise deep inside transformers
+        first_line = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise TokenizationError(f"transformers cannot load the tokenizer of {path}: {type(exc).__name__}: "
+                                f"{first_line}") from exc
+    if policy == "sentencepiece" and model_file.is_file():
+        problem = sentencepiece_problem(model_file, loaded)
+        if problem is None:
+            return _sentencepiece(path)
+        loaded.fallback_reason = problem
+    return loaded
+
+
+def _sentencepiece(path: Path) -> SentencePieceTokenizer:
+    config = _read_tokenizer_config(path)
+    return SentencePieceTokenizer(path / "tokenizer.model", add_bos=bool(config.get("add_bos_token", True)),
+                                  add_eos=bool(config.get("add_eos_token", False)),
+                                  files_sha256=tokenizer_files_sha256(path))

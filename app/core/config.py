@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(Path("~/.cache/colossal-bench"),
                             validation_alias=AliasChoices("CBENCH_CACHE_DIR", "cache_dir"))
     """Per-machine cache outside the repository (models converted from packaged GGUF files, e.g. the demo's)."""
+    demo_limit: int = Field(10, ge=1, le=1000, validation_alias=AliasChoices("CBENCH_DEMO_LIMIT", "demo_limit"))
+    """Questions per subject that `cbench serve --demo` scores for each demo model."""
     allow_remote_code: bool = Field(
         False, validation_alias=AliasChoices("CBENCH_ALLOW_REMOTE_CODE", "allow_remote_code"))
     """Let backends run model code shipped with a checkpoint (`trust_remote_code`). Off by default."""

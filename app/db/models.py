@@ -36,6 +36,7 @@ def _name_key_default(context: Any) -> str:
     return name_key(context.get_current_parameters()["name"])
 
 
+MODEL_STATUSES = ("converting", "ready", "failed")  # converting: a worker is dequantising its GGUF file
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
@@ -61,6 +62,9 @@ class Model(Base):
     tokens_seen: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     contamination_index: Mapped[str | None] = mapped_column(String(32), index=True)  # id of its corpus's index
+    status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    error: Mapped[str | None] = mapped_column(Text)  # why a conversion failed
+    source_file: Mapped[str | None] = mapped_column(String(1024))  # the registered .gguf file, when converted
 
     jobs: Mapped[list[Job]] = relationship(back_populates="model")
 

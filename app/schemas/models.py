@@ -13,7 +13,8 @@ class ModelCreate(BaseModel):
     model_config = STRICT
 
     name: Name = Field(description="unique after NFKC normalisation, trimming and case folding; not all digits")
-    path: ModelPath = Field(description="local directory or Hugging Face Hub id")
+    path: ModelPath = Field(description="local directory, a .gguf file (converted by a worker; the model shows "
+                                        "status 'converting' until ready) or Hugging Face Hub id")
     revision: Revision | None = Field(None, description="hub revision; default 'main' for hub ids")
     tags: Tags = Field(default_factory=list)
     description: Description | None = None
@@ -42,6 +43,9 @@ class ModelPublic(BaseModel):
     tokens_seen: int | None
     created_at: UtcDateTime
     contamination_index: str | None = None  # id of the index of the corpus it was trained on
+    status: str = Field(description="converting (a worker dequantises its GGUF file), ready or failed")
+    error: str | None = Field(None, description="why the conversion failed")
+    source_file: str | None = Field(None, description="the registered .gguf file, for converted models")
 
 
 class ModelsPublic(BaseModel):

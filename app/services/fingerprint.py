@@ -45,6 +45,21 @@ class _FileKey:
     mtime_ns: int
 
 
+def stream_digest(path: Path) -> str:
+    """sha256 of a file, read in blocks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def content_hash(directory: Path, file_digest: Callable[[Path], str] = stream_digest) -> str:
+    """sha256 over `config.json` and each weight file's name, size and content digest: a fingerprint of the
+    weights themselves (one changed weight changes it)."""
+    digest = hashlib.sha256((directory / "config.json").read_bytes())
+    for weight in weight_files(directory):
+        digest.update(f"{weight.name}:{weight.stat().st_size}:{file_digest(weight)}\n".encode())
+    return digest.hexdigest()
+
+
 class WeightHasher:
     """Fingerprints model directories on a background thread, with a per-file digest cache; with a session
     factory (the server's), hashes that were not ready in time are written to the database when done."""
@@ -77,18 +92,14 @@ class WeightHasher:
             cached = self._digests.get(key)
         if cached is not None:
             return cached
-        with path.open("rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()  # streamed (reads in blocks)
+        digest = stream_digest(path)
         with self._lock:
             self._digests[key] = digest
         return digest
 
     def fingerprint(self, directory: Path) -> str:
-        """The content hash of `directory`, computed on the calling thread."""
-        digest = hashlib.sha256((directory / "config.json").read_bytes())
-        for weight in weight_files(directory):
-            digest.update(f"{weight.name}:{weight.stat().st_size}:{self.file_digest(weight)}\n".encode())
-        return digest.hexdigest()
+        """The content hash of `directory`, computed on the calling thread with this hasher's digest cache."""
+        return content_hash(directory, self.file_digest)
 
     def submit(self, directory: Path) -> Future[str]:
         """Start (or join) the background fingerprint of `directory`."""

@@ -26,7 +26,7 @@ TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json")
 @dataclass(frozen=True)
 class ModelFacts:
     path: str
-    source: str  # "local" or "hub"
+    source: str  # "local", "hub" or "gguf" (a file a worker converts into a local directory)
     tokenizer: str | None = None
     parameter_count: int | None = None
     dtype: str | None = None
@@ -50,9 +50,26 @@ def resolve_local(path: str, roots: list[Path]) -> Path:
     return resolved
 
 
+def resolve_gguf(path: str, roots: list[Path]) -> Path:
+    """The resolved .gguf file under a model root, refused with a message when it is outside or not GGUF."""
+    resolved = Path(path).expanduser().resolve()
+    if not any(resolved.is_relative_to(root) for root in roots):
+        shown = ":".join(str(r) for r in roots) or "(empty)"
+        raise InvalidRequestError(f"model path {path!r} resolves to {resolved}, outside CBENCH_MODEL_ROOTS ({shown})")
+    if not resolved.is_file():
+        raise InvalidRequestError(f"model path {path!r} is not a file")
+    with resolved.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise InvalidRequestError(f"model path {path!r} does not start with the GGUF magic; not a GGUF file")
+    return resolved
+
+
 def inspect_model(path: str, roots: list[Path], *, allow_remote_code: bool = False) -> ModelFacts:
     """Facts about a model reference; hub ids are only recorded here (the worker downloads them, and its backend
-    refuses their shipped code unless remote code is allowed)."""
+    refuses their shipped code unless remote code is allowed); a .gguf file is checked here and converted by a
+    worker (`app/worker/conversion.py`)."""
+    if path.endswith(".gguf"):
+        return ModelFacts(path=str(resolve_gguf(path, roots)), source="gguf")
     if is_hub_id(path):
         return ModelFacts(path=path, source="hub")
     directory = resolve_local(path, roots)

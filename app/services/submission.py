@@ -45,11 +45,13 @@ def register_model(session: Session, settings: Settings, body: ModelCreate, *,
     content_hash = None
     if facts.source == "local":
         content_hash = _content_hash(Path(facts.path), settings, hasher)
+    converting = facts.source == "gguf"  # a worker dequantises it; jobs wait until the model is ready
     return model_queries.create_model(
         session, name=body.name, path=facts.path, source=facts.source, revision=revision,
         content_hash=content_hash, tokenizer=facts.tokenizer, parameter_count=facts.parameter_count,
         dtype=facts.dtype, tags=list(body.tags), description=body.description, training_run=body.training_run,
-        step=body.step, tokens_seen=body.tokens_seen)
+        step=body.step, tokens_seen=body.tokens_seen, status="converting" if converting else "ready",
+        source_file=facts.path if converting else None)
 
 
 def _content_hash(directory: Path, settings: Settings, hasher: WeightHasher | None) -> str | None:
@@ -79,6 +81,8 @@ def validate_benchmarks(benchmarks: list[str], template: str, options: JobOption
 
 def submit_jobs(session: Session, body: JobCreate) -> list[Job]:
     model = model_queries.find_model(session, body.model)
+    if model.status == "failed":
+        raise InvalidRequestError(f"model {model.name!r} cannot be scored: {model.error}")
     validate_benchmarks(body.benchmarks, body.template, body.options)
     return [job_queries.create_job(session, model_id=model.id, benchmark=b, template=body.template,
                                    config=body.options.model_dump()) for b in body.benchmarks]

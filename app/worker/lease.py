@@ -54,8 +54,12 @@ def retry_delay_seconds(failed_attempts: int, base: float, cap: float) -> float:
 
 
 def _claimable(now: datetime):  # noqa: ANN202
+    """Queued and due (its back-off time has come), or running with an expired lease; and its model is ready (not
+    still converting from GGUF)."""
     due = or_(Job.not_before.is_(None), Job.not_before <= now)
-    return or_(and_(Job.status == "queued", due), and_(Job.status == "running", Job.lease_expires_at < now))
+    ready = Job.model_id.in_(select(Model.id).where(Model.status == "ready"))
+    return and_(or_(and_(Job.status == "queued", due), and_(Job.status == "running", Job.lease_expires_at < now)),
+                ready)
 
 
 def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float, max_attempts: int, *,

@@ -11,6 +11,7 @@ import threading
 import uuid
 
 from app.core.config import Settings
+from app.worker.conversion import convert_next
 from app.worker.execute import execute_job
 from app.worker.lease import SessionFactory, claim_job
 from app.worker.models import BackendCache
@@ -39,7 +40,10 @@ class Worker:
         self.stopping.set()
 
     def run_once(self) -> str | None:
-        """Claim and execute one job; None when no job was claimable."""
+        """Convert a waiting GGUF model, else claim and execute one job; None when there was nothing to do."""
+        converted = convert_next(self.session_factory, self.settings)
+        if converted is not None:
+            return converted
         job = claim_job(self.session_factory, self.owner, self.settings.worker_lease_seconds,
                         self.settings.worker_max_attempts, avoid=self.failed_jobs.keys())
         if job is None:

