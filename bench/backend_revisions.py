@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_revision(revision: str, work: Path) -> Any:  # noqa: ANN401  (a module)
+def load_revision(revision: str, work: Path) -> Any:
     """The backend module as it was at `revision` (its imports resolve against this checkout)."""
     source = subprocess.run(["git", "show", f"{revision}:{BACKEND_FILE}"], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parent.parent).stdout

@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--expected", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "baseline":
-        import contamination.bloom  # noqa: F401
+        import contamination.bloom
         import contamination.index  # noqa: F401
 
         print(json.dumps({"peak_rss_mb": peak_rss_mb()}))

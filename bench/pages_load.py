@@ -58,7 +58,7 @@ def _predictions(rng: random.Random, benchmark: str, subjects: list[str], per_su
     return out
 
 
-def seed(session_factory, models: int, per_subject: int, run_size: int) -> dict[str, int]:  # noqa: ANN001
+def seed(session_factory, models: int, per_subject: int, run_size: int) -> dict[str, int]:
     """Insert the data set; returns ids of a few rows the pages will be asked about."""
     rng = random.Random(0)
     specs = {b: load_spec(b) for b in BENCHMARKS}

@@ -90,7 +90,7 @@ def scores_for(rng: random.Random, letters: str) -> dict[str, float]:
     return {letter: round(rng.uniform(-6, 0), 4) for letter in letters}
 
 
-def seed_full_model(cur, model_id: int, prompts: dict[str, list[tuple[str, str, str, str]]], *,  # noqa: ANN001
+def seed_full_model(cur, model_id: int, prompts: dict[str, list[tuple[str, str, str, str]]], *,
                     shared: bool, stored: set[str]) -> None:
     """One model with a complete job per benchmark: every question, rows as the worker writes them."""
     rng = random.Random(model_id)
@@ -140,7 +140,7 @@ def seed_full_model(cur, model_id: int, prompts: dict[str, list[tuple[str, str, 
                                 s.accuracy.stderr, s.accuracy.ci_low, s.accuracy.ci_high))
 
 
-def table_sizes(cur) -> dict[str, int]:  # noqa: ANN001
+def table_sizes(cur) -> dict[str, int]:
     sizes = {}
     for table in TABLES:
         cur.execute("SELECT to_regclass(%s)", (table,))

@@ -148,7 +148,7 @@ def iter_documents(file: CorpusFile, options: ReadOptions,
                     yield here, text
 
 
-def _paragraphs(handle) -> Iterator[tuple[int, str]]:  # noqa: ANN001
+def _paragraphs(handle) -> Iterator[tuple[int, str]]:
     """(offset, text) of each run of non-blank lines, cut before a line that would pass MAX_PARAGRAPH_BYTES."""
     offset, start, parts, size = 0, 0, [], 0
     for line in handle:

@@ -88,12 +88,12 @@ FORMATTERS = {"json": JsonFormatter, "text": KeyValueFormatter, "human": HumanFo
 _configured: dict[str, str | None] = {"format": None}  # what `configure_logging` resolved
 
 
-def _is_terminal(stream) -> bool:  # noqa: ANN001
+def _is_terminal(stream) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
-def resolve_format(fmt: str, stream=None) -> str:  # noqa: ANN001
+def resolve_format(fmt: str, stream=None) -> str:
     """`auto` becomes `human` on a terminal and `json` otherwise; other formats stay as they are."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown log format {fmt!r}; valid: {', '.join(FORMATS)}")
@@ -102,14 +102,14 @@ def resolve_format(fmt: str, stream=None) -> str:  # noqa: ANN001
     return "human" if _is_terminal(stream if stream is not None else sys.stderr) else "json"
 
 
-def make_handler(fmt: str = "json", stream=None) -> logging.Handler:  # noqa: ANN001
+def make_handler(fmt: str = "json", stream=None) -> logging.Handler:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(FORMATTERS[resolve_format(fmt, handler.stream)]())
     handler.addFilter(RedactFilter())
     return handler
 
 
-def configure_logging(fmt: str = "auto", level: int = logging.INFO, stream=None) -> str:  # noqa: ANN001
+def configure_logging(fmt: str = "auto", level: int = logging.INFO, stream=None) -> str:
     """Route every logger (ours and uvicorn's) through one redacting handler on the root logger; returns the
     format in use (`auto` resolved)."""
     root = logging.getLogger()

@@ -34,7 +34,7 @@ def head_revisions() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def current_revisions(connection) -> frozenset[str]:  # noqa: ANN001  (a SQLAlchemy Connection)
+def current_revisions(connection) -> frozenset[str]:
     """The revision(s) the database is at; empty when it was never migrated."""
     from alembic.runtime.migration import MigrationContext
 

@@ -32,7 +32,7 @@ def make_engine(url: str, poolclass: type[Pool] | None = None, pool: PoolSetting
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **extra)
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=60000")

@@ -48,7 +48,7 @@ def retry_delay(attempts: int, first: float, cap: float = MAX_BACKOFF_SECONDS) -
     return min(cap, first * 2.0 ** max(0, attempts - 1))
 
 
-def _due(now):  # noqa: ANN001, ANN202
+def _due(now):
     return and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
                 or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now))
 

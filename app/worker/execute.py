@@ -118,7 +118,7 @@ def _run(job: LeasedJob, session_factory: SessionFactory, settings: Settings, ow
 
     skip_ids = with_db_retry(read_skip_ids, "reading stored questions", job_id=job.id)
 
-    def store(chunk: list) -> None:  # noqa: ANN001  (idempotent: stored questions are ignored on a retry)
+    def store(chunk: list) -> None:
         def insert() -> None:
             with session_factory() as session:
                 insert_predictions(session, job.id, chunk)

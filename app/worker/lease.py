@@ -53,7 +53,7 @@ def retry_delay_seconds(failed_attempts: int, base: float, cap: float) -> float:
     return min(base * 2.0 ** max(failed_attempts - 1, 0), cap)
 
 
-def _claimable(now: datetime):  # noqa: ANN202
+def _claimable(now: datetime):
     """Queued and due (its back-off time has come), or running with an expired lease; and its model is ready (not
     still converting from GGUF)."""
     due = or_(Job.not_before.is_(None), Job.not_before <= now)
@@ -105,7 +105,7 @@ def claim_job(session_factory: SessionFactory, owner: str, lease_seconds: float,
                              model_training_run=model.training_run, model_step=model.step)
 
 
-def _owned(job_id: int, owner: str):  # noqa: ANN202
+def _owned(job_id: int, owner: str):
     return and_(Job.id == job_id, Job.lease_owner == owner, Job.status == "running")
 
 

@@ -26,7 +26,7 @@ def is_connection_error(exc: BaseException) -> bool:
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
-def backoff_delays(first: float = 0.25, factor: float = 2.0, cap: float = 8.0):  # noqa: ANN201
+def backoff_delays(first: float = 0.25, factor: float = 2.0, cap: float = 8.0):
     """0.25, 0.5, 1, 2, 4, 8, 8, ... seconds (pure)."""
     delay = first
     while True:

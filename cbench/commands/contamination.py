@@ -46,7 +46,7 @@ def run_index(args: argparse.Namespace) -> int:
     options = BuildOptions(memory_mb=args.memory_mb, workers=args.workers,
                            read=ReadOptions(fields=tuple(args.fields or DEFAULT_FIELDS), tokenizer=args.tokenizer))
 
-    def progress(result) -> None:  # noqa: ANN001
+    def progress(result) -> None:
         state = "already indexed" if result.skipped else f"{result.ngrams:,} n-grams in {result.shards} shard(s)"
         print(f"{result.path}: {result.documents:,} documents, {state}", file=sys.stderr)
 

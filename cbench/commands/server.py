@@ -56,14 +56,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke.set_defaults(func=run_token_revoke)
 
 
-def _logging(settings) -> None:  # noqa: ANN001
+def _logging(settings) -> None:
     from app.core.logging import configure_logging, mask_database_url
 
     configure_logging(settings.log_format)
     logging.getLogger("cbench").info("database %s", mask_database_url(settings.database_url))
 
 
-def _session_factory(settings):  # noqa: ANN001, ANN202
+def _session_factory(settings):
     from app.db.session import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url, pool=settings.pool))

@@ -44,12 +44,12 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def session_factory(app: FastAPI):  # noqa: ANN201
+def session_factory(app: FastAPI):
     return app.state.session_factory
 
 
 @pytest.fixture
-def auth(session_factory) -> dict[str, str]:  # noqa: ANN001
+def auth(session_factory) -> dict[str, str]:
     with session_factory() as session:
         _row, token = create_token(session, "tests")
         session.commit()
@@ -69,7 +69,7 @@ def write_model_dir(directory: Path, *, params: tuple[int, int] = (2, 3)) -> Pat
 
 
 @pytest.fixture
-def make_model_dir():  # noqa: ANN201
+def make_model_dir():
     """The `write_model_dir` helper, for tests that need more than one model directory."""
     return write_model_dir
 

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from bench.batch_layout import KV_BYTES_PER_TOKEN_7B, replay  # noqa: E402
+from bench.batch_layout import KV_BYTES_PER_TOKEN_7B, replay
 
 
 def test_packed_batches_have_no_padding_and_read_the_prefix_once_per_batch():

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("lm_eval")
 pytest.importorskip("datasets")
 
-from bench.lmeval_task import TASK_PREFIX, lmeval_template, write_tasks  # noqa: E402
+from bench.lmeval_task import TASK_PREFIX, lmeval_template, write_tasks
 
 SUBJECT = "machine_learning"  # its dev file has a field with "\r\n"
 

@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-from bench.two_pass_overhead import count_work  # noqa: E402
-from evaluators.plan import build_plan  # noqa: E402
-from evaluators.runner import RunOptions  # noqa: E402
-from evaluators.sampling import SampleRule  # noqa: E402
-from evaluators.tokenization import load_tokenizer  # noqa: E402
+from bench.two_pass_overhead import count_work
+from evaluators.plan import build_plan
+from evaluators.runner import RunOptions
+from evaluators.sampling import SampleRule
+from evaluators.tokenization import load_tokenizer
 
 
 def test_counts_of_both_orders_on_a_real_plan(data_dir):

@@ -39,7 +39,7 @@ def test_mcnemar_matches_scipy_when_installed() -> None:
 
 
 @pytest.mark.parametrize("b, c", [(-1, 2), (1.5, 2), (True, 3)])
-def test_mcnemar_rejects_bad_counts(b, c) -> None:  # noqa: ANN001
+def test_mcnemar_rejects_bad_counts(b, c) -> None:
     with pytest.raises(ValueError, match="non-negative integer"):
         mcnemar_exact(b, c)
 

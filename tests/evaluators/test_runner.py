@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from evaluators.runner import RunOptions, run_benchmark, summarize_predictions  # noqa: E402
-from evaluators.sampling import SampleRule  # noqa: E402
-from evaluators.tokenization import SentencePieceTokenizer, load_tokenizer  # noqa: E402
+from evaluators.runner import RunOptions, run_benchmark, summarize_predictions
+from evaluators.sampling import SampleRule
+from evaluators.tokenization import SentencePieceTokenizer, load_tokenizer
 
 SUBJECTS = ["abstract_algebra", "college_physics"]
 

@@ -2,11 +2,11 @@ import pytest
 
 pytest.importorskip("colossalai")
 
-import sentencepiece as spm  # noqa: E402
-import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+import sentencepiece as spm
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from trainer.init_model import padded_size, resize_model  # noqa: E402
+from trainer.init_model import padded_size, resize_model
 
 
 @pytest.fixture(scope="module")

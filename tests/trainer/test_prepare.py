@@ -4,11 +4,11 @@ import pytest
 
 pytest.importorskip("sentencepiece")
 
-import sentencepiece as spm  # noqa: E402
+import sentencepiece as spm
 
-from trainer.packing import IGNORE_INDEX  # noqa: E402
-from trainer.prepare import prepare, read_records  # noqa: E402
-from trainer.vocab import tokenizer_hash  # noqa: E402
+from trainer.packing import IGNORE_INDEX
+from trainer.prepare import prepare, read_records
+from trainer.vocab import tokenizer_hash
 
 
 def expected_document(processor, source, target, max_length):

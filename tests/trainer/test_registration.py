@@ -23,7 +23,7 @@ class Recorder(BaseHTTPRequestHandler):
     received: list = []
     status = 201
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append({"path": self.path, "auth": self.headers["Authorization"], "body": body})
         model = {"id": len(self.received), "name": "m", "path": body["path"], "source": "local"}

@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("sentencepiece")
 
-from trainer.vocab import expand_tokenizer, order_pieces, read_pieces, single_id_failures, tokenizer_hash  # noqa: E402
+from trainer.vocab import expand_tokenizer, order_pieces, read_pieces, single_id_failures, tokenizer_hash
 
 
 def test_order_pieces_dedupes_and_sorts_shortest_first():

@@ -28,7 +28,7 @@ def scored_job(job: Job) -> ScoredJob:
 
 @router.get("/{model_id}/results")
 def read_model_results(model_id: int, session: SessionDep, template: TemplateId = DEFAULT_TEMPLATE,
-                       format: Literal["json", "lm-eval"] = "json") -> dict[str, Any]:  # noqa: A002
+                       format: Literal["json", "lm-eval"] = "json") -> dict[str, Any]:
     """Newest succeeded job per benchmark with `template`: summaries and records (`json`), or one lm-eval
     results document (`lm-eval`)."""
     model = get_model(session, model_id)

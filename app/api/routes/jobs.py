@@ -77,7 +77,7 @@ def cancel_job(job_id: int, session: SessionDep, token: TokenDep) -> JobPublic:
 
 @router.get("/{job_id}/results", response_model=JobResultsPublic | dict[str, Any])
 def read_results(job_id: int, session: SessionDep,
-                 format: Literal["json", "lm-eval"] = "json") -> JobResultsPublic | dict[str, Any]:  # noqa: A002
+                 format: Literal["json", "lm-eval"] = "json") -> JobResultsPublic | dict[str, Any]:
     """The summary, per-subject results and record; `format=lm-eval`: lm-evaluation-harness's results layout."""
     job = job_queries.get_job(session, job_id)
     if format == "lm-eval":
@@ -96,7 +96,7 @@ def read_results(job_id: int, session: SessionDep,
 def read_predictions(job_id: int, request: Request, session: SessionDep, subject: str | None = None,
                      correct: bool | None = None, offset: int = Query(0, ge=0, le=MAX_ID),
                      limit: int = Query(100, ge=1, le=1000),
-                     format: Literal["json", "csv", "jsonl", "parquet"] = "json") -> PredictionsPublic | StreamingResponse:  # noqa: A002
+                     format: Literal["json", "csv", "jsonl", "parquet"] = "json") -> PredictionsPublic | StreamingResponse:
     """A page of predictions (`json`), or all of them (filtered by subject and correctness) streamed as `csv`,
     `jsonl` or `parquet`, with the job's reproducibility record (see `app.exports.predictions`)."""
     job = job_queries.get_job(session, job_id)

@@ -25,7 +25,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def seeded(client, auth: dict[str, str], model_dir: Path) -> None:  # noqa: ANN001
+def seeded(client, auth: dict[str, str], model_dir: Path) -> None:
     model = client.post("/api/v1/models", json={"name": "m1", "path": str(model_dir)}, headers=auth)
     assert model.status_code == 201, model.text
     jobs = client.post("/api/v1/jobs", json={"model": "m1", "benchmarks": ["mmlu"],
@@ -42,13 +42,13 @@ def test_fuzz_the_whole_api(app: FastAPI, auth: dict[str, str], seeded: None) ->
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
-        def check(case) -> None:  # noqa: ANN001
+        def check(case) -> None:
             case.call_and_validate(headers=auth, checks=CHECKS)
 
         check()
 
 
-def test_ids_beyond_the_column_range_are_404(client, auth: dict[str, str]) -> None:  # noqa: ANN001
+def test_ids_beyond_the_column_range_are_404(client, auth: dict[str, str]) -> None:
     for path in ("/api/v1/models/9223372036854775808", "/api/v1/jobs/2147483648", "/api/v1/jobs/0/results"):
         assert client.get(path).status_code == 404, path
     response = client.post("/api/v1/jobs", json={"model": "99999999999999999999", "benchmarks": ["mmlu"]},
@@ -56,7 +56,7 @@ def test_ids_beyond_the_column_range_are_404(client, auth: dict[str, str]) -> No
     assert response.status_code == 404
 
 
-def test_nul_characters_are_422_not_500(client, auth: dict[str, str]) -> None:  # noqa: ANN001
+def test_nul_characters_are_422_not_500(client, auth: dict[str, str]) -> None:
     response = client.get("/api/v1/leaderboard", params={"run": "\x00"})
     assert response.status_code in (200, 422)  # SQLite compares it; Postgres refuses it with a reason
     if response.status_code == 422:

@@ -21,10 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def register(client: TestClient, auth: dict[str, str], model_dir: Path):  # noqa: ANN201
+def register(client: TestClient, auth: dict[str, str], model_dir: Path):
     """`register(name="x", **fields)`: POST /api/v1/models for the model directory; returns the response."""
 
-    def post(**fields: object):  # noqa: ANN202
+    def post(**fields: object):
         return client.post("/api/v1/models", json={"path": str(model_dir), **fields}, headers=auth)
 
     return post
@@ -38,7 +38,7 @@ def job_count(client: TestClient) -> int:
     return client.get("/api/v1/jobs").json()["count"]
 
 
-def refused(response, status: int, *words: str) -> str:  # noqa: ANN001
+def refused(response, status: int, *words: str) -> str:
     """Assert `response` has `status` and a detail naming every word; returns the detail."""
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
@@ -55,7 +55,7 @@ class Server:
 
 
 @pytest.fixture
-def serve(settings, tmp_path: Path) -> Iterator[Callable[..., Server]]:  # noqa: ANN001
+def serve(settings, tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """`serve(CBENCH_DB_POOL_SIZE="1")`: a real `cbench serve --no-worker` on the test database (log in tmp_path),
     with a write token; killed afterwards."""
     from app.db.session import make_engine, make_session_factory
@@ -75,7 +75,7 @@ def serve(settings, tmp_path: Path) -> Iterator[Callable[..., Server]]:  # noqa:
         environment = {**os.environ, "DATABASE_URL": settings.database_url, "CBENCH_DATA_DIR": str(settings.data_dir),
                        "CBENCH_MODEL_ROOTS": settings.model_roots, "CBENCH_LOG_FORMAT": "text",
                        "CBENCH_LEADERBOARD_CACHE_SECONDS": "0", "PYTHONPATH": str(REPO_ROOT), **env}
-        log = open(tmp_path / f"serve-{len(started)}.log", "w")  # noqa: SIM115  (closed with the process)
+        log = open(tmp_path / f"serve-{len(started)}.log", "w")
         process = subprocess.Popen([sys.executable, "-m", "cbench.main", "serve", "--no-worker", "--port", str(port)],
                                    cwd=tmp_path, env=environment, stdout=log, stderr=subprocess.STDOUT)
         started.append(process)

@@ -28,14 +28,14 @@ def stored(server: Server, path: str) -> int:
 
 
 @pytest.mark.parametrize("writers", [50, 200])
-def test_concurrent_model_writers_all_succeed(serve, model_dir: Path, writers: int) -> None:  # noqa: ANN001
+def test_concurrent_model_writers_all_succeed(serve, model_dir: Path, writers: int) -> None:
     server = serve()
     responses = post_all(server, "/api/v1/models", [{"name": f"m-{i}", "path": str(model_dir)} for i in range(writers)])
     assert sorted({r.status_code for r in responses}) == [201], [r.text for r in responses if r.status_code != 201][:3]
     assert stored(server, "/api/v1/models?limit=1") == writers
 
 
-def test_concurrent_checkpoint_writers_all_succeed(serve, model_dir: Path) -> None:  # noqa: ANN001
+def test_concurrent_checkpoint_writers_all_succeed(serve, model_dir: Path) -> None:
     server = serve()
     bodies = [{"run": "run-a", "step": step, "tokens_seen": step * 10, "path": str(model_dir),
                "benchmarks": ["mmlu", "ceval"], "options": {"limit": 1}} for step in range(50)]
@@ -44,7 +44,7 @@ def test_concurrent_checkpoint_writers_all_succeed(serve, model_dir: Path) -> No
     assert stored(server, "/api/v1/models?limit=1") == 50 and stored(server, "/api/v1/jobs?limit=1") == 100
 
 
-def test_overload_answers_503_with_retry_after_and_loses_nothing(serve, model_dir: Path) -> None:  # noqa: ANN001
+def test_overload_answers_503_with_retry_after_and_loses_nothing(serve, model_dir: Path) -> None:
     server = serve(CBENCH_DB_POOL_SIZE="1", CBENCH_DB_MAX_OVERFLOW="0", CBENCH_REQUEST_QUEUE_TIMEOUT="0.02")
     responses = post_all(server, "/api/v1/models", [{"name": f"m-{i}", "path": str(model_dir)} for i in range(60)])
     statuses = [r.status_code for r in responses]
@@ -56,7 +56,7 @@ def test_overload_answers_503_with_retry_after_and_loses_nothing(serve, model_di
     assert stored(server, "/api/v1/models?limit=1") == statuses.count(201)  # every 201 is stored, no 503 is
 
 
-def test_no_connection_within_the_pool_timeout_is_503_not_500(settings, model_dir: Path, session_factory) -> None:  # noqa: ANN001
+def test_no_connection_within_the_pool_timeout_is_503_not_500(settings, model_dir: Path, session_factory) -> None:
     """The pool's own timeout (a connection held elsewhere, as by a long report) is a 503 too, never a 500."""
     from fastapi.testclient import TestClient
 
@@ -78,7 +78,7 @@ def test_no_connection_within_the_pool_timeout_is_503_not_500(settings, model_di
         app.state.engine.dispose()
 
 
-def test_concurrent_repeats_with_one_idempotency_key_queue_once(serve, register, model_dir: Path) -> None:  # noqa: ANN001
+def test_concurrent_repeats_with_one_idempotency_key_queue_once(serve, register, model_dir: Path) -> None:
     server = serve()
     model = httpx.post(f"{server.url}/api/v1/models", json={"name": "m", "path": str(model_dir)}, timeout=30,
                        headers={"Authorization": f"Bearer {server.token}"}).json()["id"]

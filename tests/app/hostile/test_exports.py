@@ -15,7 +15,7 @@ from app.db.models import Job, Model
 FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-2+3", "@SUM(A1:A9)", "=cmd|' /C calc'!A0"]
 
 
-def test_csv_export_neutralises_formulas(register, client: TestClient) -> None:  # noqa: ANN001
+def test_csv_export_neutralises_formulas(register, client: TestClient) -> None:
     for index, name in enumerate(FORMULAS):
         assert register(name=name, tags=[f"=tag{index}", "plain"], training_run=f"@run{index}").status_code == 201
     assert register(name="safe-name", tags=["ok"]).status_code == 201
@@ -53,7 +53,7 @@ def test_head_answers_like_get(client: TestClient, path: str) -> None:
 
 
 @pytest.mark.parametrize("status", ["failed", "cancelled", "queued"])
-def test_a_job_that_ended_without_progress_shows_an_empty_bar(client: TestClient, session_factory,  # noqa: ANN001
+def test_a_job_that_ended_without_progress_shows_an_empty_bar(client: TestClient, session_factory,
                                                               status: str) -> None:
     with session_factory() as session:
         model = Model(name="m", path="/m", source="local", tags=[])

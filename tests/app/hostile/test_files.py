@@ -43,8 +43,8 @@ def _safetensors_bad_shape(path: Path) -> None:
 
 @pytest.mark.parametrize("corrupt", [_safetensors_random, _safetensors_truncated, _safetensors_huge_header,
                                      _safetensors_short, _safetensors_not_an_object, _safetensors_bad_shape])
-def test_unreadable_safetensors_is_422(register, client: TestClient, auth: dict[str, str], model_dir: Path,  # noqa: ANN001
-                                       corrupt) -> None:  # noqa: ANN001
+def test_unreadable_safetensors_is_422(register, client: TestClient, auth: dict[str, str], model_dir: Path,
+                                       corrupt) -> None:
     corrupt(model_dir / "model.safetensors")
     refused(register(name="m"), 422, "unreadable safetensors file", "model.safetensors")
     body = {"run": "r", "step": 1, "tokens_seen": 1, "path": str(model_dir)}
@@ -53,19 +53,19 @@ def test_unreadable_safetensors_is_422(register, client: TestClient, auth: dict[
 
 
 @pytest.mark.parametrize("path", ["a/..", "../..", "a/b/../../etc", "a--b/c", "-a/b", "a/.b", "a/b.", ".."])
-def test_hub_ids_that_climb_or_break_hub_rules_are_refused(register, client: TestClient, path: str) -> None:  # noqa: ANN001
+def test_hub_ids_that_climb_or_break_hub_rules_are_refused(register, client: TestClient, path: str) -> None:
     assert register(name="m", path=path).status_code == 422
     assert model_count(client) == 0
 
 
-def test_a_valid_hub_id_is_recorded(register) -> None:  # noqa: ANN001
+def test_a_valid_hub_id_is_recorded(register) -> None:
     response = register(name="m", path="my-org/Llama-2_7b.v1", revision="refs/pr/1")
     assert response.status_code == 201, response.text
     assert response.json()["source"] == "hub" and response.json()["revision"] == "refs/pr/1"
 
 
 @pytest.mark.parametrize("revision", ["../../etc", "main/../../x", "/abs", ".hidden", "a b", "a\u0000", "x//y", ""])
-def test_revisions_that_climb_are_refused(register, client: TestClient, revision: str) -> None:  # noqa: ANN001
+def test_revisions_that_climb_are_refused(register, client: TestClient, revision: str) -> None:
     refused(register(name="m", path="my-org/model", revision=revision), 422, "revision")
     assert model_count(client) == 0
 
@@ -77,7 +77,7 @@ def test_revisions_that_climb_are_refused(register, client: TestClient, revision
     ({"max_length": 10**9}, "options.max_length"), ({"dtype": "int4"}, "options.dtype"),
     ({"limit": 0}, "options.limit"), ({"backend": "x" * 500}, "options.backend"),
 ])
-def test_options_the_worker_would_fail_on_are_refused(register, client: TestClient, auth: dict[str, str],  # noqa: ANN001
+def test_options_the_worker_would_fail_on_are_refused(register, client: TestClient, auth: dict[str, str],
                                                       options: dict, field: str) -> None:
     model = register(name="m").json()["id"]
     refused(client.post("/api/v1/jobs", json={"model": model, "benchmarks": ["mmlu"], "options": options},
@@ -86,7 +86,7 @@ def test_options_the_worker_would_fail_on_are_refused(register, client: TestClie
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda", "cuda:1", "auto", "mps"])
-def test_valid_devices_are_accepted(register, client: TestClient, auth: dict[str, str], device: str) -> None:  # noqa: ANN001
+def test_valid_devices_are_accepted(register, client: TestClient, auth: dict[str, str], device: str) -> None:
     model = register(name="m").json()["id"]
     response = client.post("/api/v1/jobs", json={"model": model, "benchmarks": ["mmlu"], "options": {
         "device": device, "subjects": ["anatomy"], "max_length": 2048}}, headers=auth)

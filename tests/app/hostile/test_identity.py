@@ -16,19 +16,19 @@ from .conftest import job_count, model_count, refused
 
 
 @pytest.mark.parametrize("other", ["LLAMA-7B", " llama-7b ", "\uff2c\uff2c\uff21\uff2d\uff21-7b", "llama-7B"])
-def test_names_are_unique_after_case_folding(register, client: TestClient, other: str) -> None:  # noqa: ANN001
+def test_names_are_unique_after_case_folding(register, client: TestClient, other: str) -> None:
     assert register(name="Llama-7b").status_code == 201
     refused(register(name=other), 409, "name", "Llama-7b")
     assert model_count(client) == 1
 
 
 @pytest.mark.parametrize("field", ["trust_remote_code", "content_hash", "id", "source", "parameter_count"])
-def test_unknown_fields_of_a_model_are_refused(register, client: TestClient, field: str) -> None:  # noqa: ANN001
+def test_unknown_fields_of_a_model_are_refused(register, client: TestClient, field: str) -> None:
     refused(register(name="m", **{field: 1}), 422, field, "unknown field")
     assert model_count(client) == 0
 
 
-def test_a_misspelt_option_queues_nothing(register, client: TestClient, auth: dict[str, str]) -> None:  # noqa: ANN001
+def test_a_misspelt_option_queues_nothing(register, client: TestClient, auth: dict[str, str]) -> None:
     model = register(name="m").json()["id"]
     for body in ({"model": model, "benchmarks": ["mmlu"], "option": {"limit": 5}},
                  {"model": model, "benchmarks": ["mmlu"], "options": {"limits": 5}},
@@ -56,7 +56,7 @@ def checkpoint(path: Path, **extra: object) -> dict:
             "options": {"limit": 1}, **extra}
 
 
-def test_a_checkpoint_name_taken_by_another_model_is_409(register, client: TestClient, auth: dict[str, str],  # noqa: ANN001
+def test_a_checkpoint_name_taken_by_another_model_is_409(register, client: TestClient, auth: dict[str, str],
                                                          model_dir: Path) -> None:
     assert register(name="run1@step-100").status_code == 201  # a plain model, not of any run
     refused(client.post("/api/v1/checkpoints", json=checkpoint(model_dir), headers=auth), 409, "run", "run1")
@@ -80,7 +80,7 @@ def test_re_registration_queues_new_benchmarks_and_refuses_changed_facts(client:
     assert job_count(client) == 3 and model_count(client) == 1
 
 
-def test_idempotency_key_makes_repeats_safe(register, client: TestClient, auth: dict[str, str]) -> None:  # noqa: ANN001
+def test_idempotency_key_makes_repeats_safe(register, client: TestClient, auth: dict[str, str]) -> None:
     model = register(name="m").json()["id"]
     body = {"model": model, "benchmarks": ["mmlu", "ceval"], "options": {"limit": 1}}
     keyed = {**auth, "Idempotency-Key": "submit-2026-12-02-a"}
@@ -101,8 +101,8 @@ def test_idempotency_key_makes_repeats_safe(register, client: TestClient, auth: 
             "Idempotency-Key")
 
 
-def test_idempotency_keys_belong_to_a_token(register, client: TestClient, auth: dict[str, str],  # noqa: ANN001
-                                            session_factory) -> None:  # noqa: ANN001
+def test_idempotency_keys_belong_to_a_token(register, client: TestClient, auth: dict[str, str],
+                                            session_factory) -> None:
     model = register(name="m").json()["id"]
     with session_factory() as session:
         _row, other = create_token(session, "other")
@@ -113,7 +113,7 @@ def test_idempotency_keys_belong_to_a_token(register, client: TestClient, auth: 
     assert a.status_code == b.status_code == 201 and a.json()["data"][0]["id"] != b.json()["data"][0]["id"]
 
 
-def test_expired_and_revoked_tokens_cannot_write(client: TestClient, session_factory, model_dir: Path) -> None:  # noqa: ANN001
+def test_expired_and_revoked_tokens_cannot_write(client: TestClient, session_factory, model_dir: Path) -> None:
     with session_factory() as session:
         live, live_token = create_token(session, "live", expires_at=utcnow() + timedelta(hours=1))
         _old, old_token = create_token(session, "old", expires_at=utcnow() + timedelta(seconds=1))

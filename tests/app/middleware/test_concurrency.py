@@ -14,7 +14,7 @@ from starlette.routing import Route
 from app.middleware.concurrency import ConcurrencyLimitMiddleware
 
 
-def limited_app(release: asyncio.Event, *, limit: int, write_limit: int | None, timeout: float):  # noqa: ANN201
+def limited_app(release: asyncio.Event, *, limit: int, write_limit: int | None, timeout: float):
     async def hold(request: Request) -> PlainTextResponse:
         if request.query_params.get("hold"):
             await release.wait()

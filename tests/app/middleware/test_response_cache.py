@@ -23,7 +23,7 @@ def cached(settings: Settings) -> Iterator[TestClient]:
     app.state.engine.dispose()
 
 
-def add_result(session_factory, name: str, acc: float) -> None:  # noqa: ANN001
+def add_result(session_factory, name: str, acc: float) -> None:
     summary = {"metric": "first_token_acc", "complete": True, "micro": {"acc": acc, "ci_low": 0.0, "ci_high": 1.0,
                                                                          "n": 10}}
     with session_factory() as session:

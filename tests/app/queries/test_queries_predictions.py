@@ -12,7 +12,7 @@ from app.queries.predictions import (
 from evaluators.records import Prediction
 
 
-def make_job(session) -> int:  # noqa: ANN001
+def make_job(session) -> int:
     model = Model(name="m", path="/m", source="local", tags=[])
     session.add(model)
     session.flush()
@@ -22,7 +22,7 @@ def make_job(session) -> int:  # noqa: ANN001
     return job.id
 
 
-def test_insert_ignores_conflicts_and_round_trips(session_factory) -> None:  # noqa: ANN001
+def test_insert_ignores_conflicts_and_round_trips(session_factory) -> None:
     first = Prediction(question_id="anatomy/0", subject="anatomy", gold="A", pred="B", scores={"A": 0.1, "B": 0.2},
                        correct=False, prompt_sha256="a" * 64, output="B", letter="B", correct_combined=False,
                        prompt="text")

@@ -18,7 +18,7 @@ def _prediction(index: int, prompt: str | None) -> Prediction:
                       correct=True, prompt_sha256=hashlib.sha256(text.encode()).hexdigest(), prompt=prompt)
 
 
-def test_each_prompt_is_stored_once_and_read_back(session_factory) -> None:  # noqa: ANN001
+def test_each_prompt_is_stored_once_and_read_back(session_factory) -> None:
     prompts = [f"The following question {i} is about algebra.\nAnswer:" for i in range(5)]
     with session_factory() as session:
         model = Model(name="m", path="/m", source="local", tags=[])

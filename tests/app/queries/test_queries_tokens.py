@@ -6,7 +6,7 @@ from app.db.models import ApiToken
 from app.queries.tokens import create_token, verify_token
 
 
-def test_token_round_trip(session_factory) -> None:  # noqa: ANN001
+def test_token_round_trip(session_factory) -> None:
     with session_factory() as session:
         row, token = create_token(session, "ci")
         session.commit()
@@ -19,7 +19,7 @@ def test_token_round_trip(session_factory) -> None:  # noqa: ANN001
         assert verify_token(session, token) is None
 
 
-def test_last_used_is_written_at_most_once_a_minute(session_factory) -> None:  # noqa: ANN001
+def test_last_used_is_written_at_most_once_a_minute(session_factory) -> None:
     """Concurrent writes with one token must not all update (and on Postgres queue on) the token's row."""
     from datetime import timedelta
 

@@ -65,7 +65,7 @@ def finish() -> Callable[..., int]:
 
 
 @pytest.fixture
-def checkpoint(session_factory) -> Callable[..., int]:  # noqa: ANN001
+def checkpoint(session_factory) -> Callable[..., int]:
     def make(run: str, step: int, name: str | None = None) -> int:
         with session_factory() as session:
             model_id = add_checkpoint(session, run, step, name)

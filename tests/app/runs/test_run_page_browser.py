@@ -89,7 +89,7 @@ def page() -> Iterator[object]:
         assert not errors, f"JavaScript errors: {errors}"
 
 
-def test_run_page_shows_verdict_markers_and_signal_noise(server, page) -> None:  # noqa: ANN001
+def test_run_page_shows_verdict_markers_and_signal_noise(server, page) -> None:
     base, _job = server
     page.goto(base + "/runs/cpt")
     regressed = page.locator('svg.line-chart text.verdict-marker[data-verdict="regressed"]')
@@ -112,7 +112,7 @@ def test_run_page_shows_verdict_markers_and_signal_noise(server, page) -> None: 
     page.screenshot(path=str(shots / "run-verdicts.png"), full_page=True)
 
 
-def test_running_estimate_on_the_job_page_and_the_leaderboard(server, page) -> None:  # noqa: ANN001
+def test_running_estimate_on_the_job_page_and_the_leaderboard(server, page) -> None:
     base, job_id = server
     page.goto(base + f"/jobs/{job_id}")
     estimate = page.locator("#estimate")

@@ -9,7 +9,7 @@ import pytest
 N = 100
 
 
-def test_signal_noise_figures_equal_a_hand_computation(client, session_factory, checkpoint, finish) -> None:  # noqa: ANN001
+def test_signal_noise_figures_equal_a_hand_computation(client, session_factory, checkpoint, finish) -> None:
     for step, acc in zip(range(1, 7), (50, 52, 51, 53, 54, 58), strict=True):
         finish(session_factory, checkpoint("sn", step), "mmlu", range(acc), N)
     others = [checkpoint(f"other-{acc}", 0, name=f"other-{acc}") for acc in (40, 45, 70)]
@@ -39,7 +39,7 @@ def test_signal_noise_figures_equal_a_hand_computation(client, session_factory, 
     assert figures["checkpoints"] == 3
 
 
-def test_noisy_benchmark_is_flagged(client, session_factory, checkpoint, finish) -> None:  # noqa: ANN001
+def test_noisy_benchmark_is_flagged(client, session_factory, checkpoint, finish) -> None:
     for step, acc in zip(range(1, 6), (50, 53, 49, 52, 50), strict=True):
         finish(session_factory, checkpoint("jit", step), "mmlu", range(acc), N)
     [row] = client.get("/api/v1/runs/jit").json()["signal_noise"]
@@ -50,7 +50,7 @@ def test_noisy_benchmark_is_flagged(client, session_factory, checkpoint, finish)
 @pytest.mark.parametrize(("params", "field"), [({"noise_checkpoints": 1}, "noise_checkpoints"),
                                                ({"signal_models": "1,x"}, "signal_models"),
                                                ({"template": "nope"}, "template")])
-def test_bad_parameters_are_named(client, checkpoint, params, field) -> None:  # noqa: ANN001
+def test_bad_parameters_are_named(client, checkpoint, params, field) -> None:
     checkpoint("bad", 1)
     response = client.get("/api/v1/runs/bad", params=params)
     assert response.status_code == 422 and field in response.json()["detail"]

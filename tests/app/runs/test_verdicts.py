@@ -18,7 +18,7 @@ def _by_key(checkpoint: dict) -> dict[tuple[str, str], dict]:
     return {(v["benchmark"], v["baseline"]): v for v in checkpoint["verdicts"]}
 
 
-def test_verdicts_against_previous_and_best(client, session_factory, checkpoint, finish) -> None:  # noqa: ANN001
+def test_verdicts_against_previous_and_best(client, session_factory, checkpoint, finish) -> None:
     a, b, c = checkpoint("r", 100), checkpoint("r", 200), checkpoint("r", 300)
     with session_factory() as session:
         create_webhook(session, url="http://127.0.0.1:9/hook", events=["checkpoint.regressed"], secret="s" * 16)
@@ -69,7 +69,7 @@ def test_verdicts_against_previous_and_best(client, session_factory, checkpoint,
     assert "regressed on mmlu" in body["text"] and "-30.00 points vs previous (step 200)" in body["text"]
 
 
-def test_paired_on_shared_questions_only(client, session_factory, checkpoint, finish) -> None:  # noqa: ANN001
+def test_paired_on_shared_questions_only(client, session_factory, checkpoint, finish) -> None:
     """A sample-only checkpoint is judged on the questions both have (the sample ids are the same for every model)."""
     a, b = checkpoint("s", 1), checkpoint("s", 2)
     finish(session_factory, a, "mmlu", range(40), 40)
@@ -82,7 +82,7 @@ def test_paired_on_shared_questions_only(client, session_factory, checkpoint, fi
     assert verdict["verdict"] == "regressed"
 
 
-def test_models_outside_a_run_get_no_verdicts(client, session_factory, finish) -> None:  # noqa: ANN001
+def test_models_outside_a_run_get_no_verdicts(client, session_factory, finish) -> None:
     from app.db.models import Model
 
     with session_factory() as session:
@@ -96,7 +96,7 @@ def test_models_outside_a_run_get_no_verdicts(client, session_factory, finish) -
     assert client.get("/api/v1/runs/nope").status_code == 404
 
 
-def test_a_late_result_rejudges_later_checkpoints(client, session_factory, checkpoint, finish) -> None:  # noqa: ANN001
+def test_a_late_result_rejudges_later_checkpoints(client, session_factory, checkpoint, finish) -> None:
     a, b, c = checkpoint("late", 100), checkpoint("late", 200), checkpoint("late", 300)
     finish(session_factory, a, "mmlu", range(20), N)
     finish(session_factory, c, "mmlu", range(50), N)  # step 200 has no result yet: previous is step 100

@@ -22,10 +22,10 @@ from app.services.fingerprint import WeightHasher
 
 
 @pytest.fixture
-def auth_for():  # noqa: ANN201
+def auth_for():
     """A write token for a given app."""
 
-    def make(app) -> dict[str, str]:  # noqa: ANN001
+    def make(app) -> dict[str, str]:
         with app.state.session_factory() as session:
             _row, token = create_token(session, "tests")
             session.commit()
@@ -49,7 +49,7 @@ def _change_one_weight(directory: Path) -> None:
 
 
 def test_one_changed_weight_changes_the_hash(client: TestClient, auth: dict[str, str], model_root: Path,
-                                             make_model_dir) -> None:  # noqa: ANN001
+                                             make_model_dir) -> None:
     first = _register(client, auth, "a", make_model_dir(model_root / "a"))
     same = _register(client, auth, "b", make_model_dir(model_root / "b"))
     changed_dir = make_model_dir(model_root / "c")
@@ -60,7 +60,7 @@ def test_one_changed_weight_changes_the_hash(client: TestClient, auth: dict[str,
     assert changed["content_hash"] != first["content_hash"]
 
 
-def test_two_demo_models_with_different_weights_differ(client: TestClient, app, settings: Settings,  # noqa: ANN001
+def test_two_demo_models_with_different_weights_differ(client: TestClient, app, settings: Settings,
                                                        data_dir: Path) -> None:
     pytest.importorskip("torch")
     from app.demo import DEMO_MODELS, queue_demo
@@ -75,7 +75,7 @@ def test_two_demo_models_with_different_weights_differ(client: TestClient, app, 
     assert sizes[0] == sizes[1]  # same names and sizes: only the contents tell them apart
 
 
-def test_hash_is_computed_off_the_request_path(settings: Settings, auth_for, model_dir: Path,  # noqa: ANN001
+def test_hash_is_computed_off_the_request_path(settings: Settings, auth_for, model_dir: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """With the hashing held back, registration answers at once without a hash; the hash is stored when done."""
     expected = WeightHasher().fingerprint(model_dir.resolve())
@@ -126,7 +126,7 @@ def test_file_digests_are_cached_by_path_size_and_mtime(model_dir: Path, monkeyp
     reads: list[str] = []
     original = fingerprint.hashlib.file_digest
 
-    def counted(handle, digest):  # noqa: ANN001, ANN202
+    def counted(handle, digest):
         reads.append(handle.name)
         return original(handle, digest)
 

@@ -81,7 +81,7 @@ def add_succeeded_job(session: Session, model_id: int, model: str, benchmark: st
 def seed(session: Session) -> Seeded:
     seeded = Seeded()
 
-    def model(name: str, **fields) -> int:  # noqa: ANN003
+    def model(name: str, **fields) -> int:
         row = Model(name=name, path=f"/models/{name}", source="local", tags=fields.pop("tags", []), **fields)
         session.add(row)
         session.flush()

@@ -73,7 +73,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser):  # noqa: ANN001, ANN201
+def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     errors: list[str] = []
@@ -83,16 +83,16 @@ def page(browser):  # noqa: ANN001, ANN201
     assert not errors, f"JavaScript errors: {errors}"
 
 
-def _shot(page, name: str) -> None:  # noqa: ANN001
+def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def _names(page) -> list[str]:  # noqa: ANN001
+def _names(page) -> list[str]:
     return page.locator("#leaderboard tbody tr td.name a").all_inner_texts()
 
 
-def test_leaderboard_sorts_by_clicking_a_header(server, page) -> None:  # noqa: ANN001
+def test_leaderboard_sorts_by_clicking_a_header(server, page) -> None:
     base, _seeded, _url = server
     page.goto(base + "/")
     _shot(page, "leaderboard")
@@ -111,7 +111,7 @@ def test_leaderboard_sorts_by_clicking_a_header(server, page) -> None:  # noqa: 
     assert _names(page) == sorted(_names(page), key=str.lower)
 
 
-def test_leaderboard_filters_and_partial_label(server, page) -> None:  # noqa: ANN001
+def test_leaderboard_filters_and_partial_label(server, page) -> None:
     base, _seeded, _url = server
     page.goto(base + "/?q=ckpt")
     assert all(n.startswith("ckpt-") for n in _names(page)) and len(_names(page)) == 4
@@ -122,7 +122,7 @@ def test_leaderboard_filters_and_partial_label(server, page) -> None:  # noqa: A
     _shot(page, "leaderboard-macro")
 
 
-def test_xss_model_name_renders_as_text(server, page) -> None:  # noqa: ANN001
+def test_xss_model_name_renders_as_text(server, page) -> None:
     base, seeded, _url = server
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -135,7 +135,7 @@ def test_xss_model_name_renders_as_text(server, page) -> None:  # noqa: ANN001
     assert not dialogs
 
 
-def test_drill_down_reaches_a_question_prompt(server, page) -> None:  # noqa: ANN001
+def test_drill_down_reaches_a_question_prompt(server, page) -> None:
     base, _seeded, _url = server
     page.goto(base + "/")
     page.locator("#leaderboard tbody tr", has_text="alpha-7b").locator("td.name a").click()
@@ -157,7 +157,7 @@ def test_drill_down_reaches_a_question_prompt(server, page) -> None:  # noqa: AN
     _shot(page, "job")
 
 
-def test_job_page_updates_live_while_running(server, page) -> None:  # noqa: ANN001
+def test_job_page_updates_live_while_running(server, page) -> None:
     base, seeded, url = server
     page.goto(base + f"/jobs/{seeded.running}")
     assert page.locator("#status").inner_text() == "running"
@@ -176,7 +176,7 @@ def test_job_page_updates_live_while_running(server, page) -> None:  # noqa: ANN
     _shot(page, "job-live")
 
 
-def test_run_page_draws_one_point_per_checkpoint(server, page) -> None:  # noqa: ANN001
+def test_run_page_draws_one_point_per_checkpoint(server, page) -> None:
     base, seeded, _url = server
     page.goto(base + "/runs/run-x")
     checkpoints = len(seeded.run_checkpoints)
@@ -190,7 +190,7 @@ def test_run_page_draws_one_point_per_checkpoint(server, page) -> None:  # noqa:
     assert page.locator("svg.line-chart .axis-label").text_content() == "tokens seen"
 
 
-def test_compare_page_shows_mcnemar_p_value(server, page) -> None:  # noqa: ANN001
+def test_compare_page_shows_mcnemar_p_value(server, page) -> None:
     base, seeded, _url = server
     a, b = seeded.models["alpha-7b"], seeded.models["beta-7b"]
     page.goto(base + f"/compare?a={a}&b={b}")
@@ -204,7 +204,7 @@ def test_compare_page_shows_mcnemar_p_value(server, page) -> None:  # noqa: ANN0
     _shot(page, "compare")
 
 
-def test_queue_page_lists_failure_reasons(server, page) -> None:  # noqa: ANN001
+def test_queue_page_lists_failure_reasons(server, page) -> None:
     base, _seeded, _url = server
     page.goto(base + "/queue")
     assert page.get_by_text("CUDA out of memory <oom> at layer 3").count() == 1

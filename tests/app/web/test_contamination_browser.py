@@ -95,7 +95,7 @@ def page() -> Iterator[object]:
         assert not errors, f"JavaScript errors: {errors}"
 
 
-def test_model_page_shows_overlapping_and_clean_scores(server, page) -> None:  # noqa: ANN001
+def test_model_page_shows_overlapping_and_clean_scores(server, page) -> None:
     base, model_id, clean_acc = server
     page.goto(f"{base}/models/{model_id}")
     row = page.locator('table.clean-scores tr[data-benchmark="mmlu"]')
@@ -106,7 +106,7 @@ def test_model_page_shows_overlapping_and_clean_scores(server, page) -> None:  #
     assert page.locator("table.clean-scores").is_visible()
 
 
-def test_leaderboard_switches_to_clean_scores(server, page) -> None:  # noqa: ANN001
+def test_leaderboard_switches_to_clean_scores(server, page) -> None:
     base, _model_id, clean_acc = server
     page.goto(base + "/")
     page.locator('input[name="metric"][value="clean"]').check()

@@ -13,7 +13,7 @@ from app.exports import predictions as prediction_exports
 from .conftest import SUBJECTS, make_predictions
 
 
-def test_job_results_in_lm_eval_layout(client, seeded) -> None:  # noqa: ANN001
+def test_job_results_in_lm_eval_layout(client, seeded) -> None:
     job_id = seeded.jobs[("alpha-7b", "mmlu")]
     summary = client.get(f"/api/v1/jobs/{job_id}/results").json()["summary"]
     response = client.get(f"/api/v1/jobs/{job_id}/results", params={"format": "lm-eval"})
@@ -35,7 +35,7 @@ def test_job_results_in_lm_eval_layout(client, seeded) -> None:  # noqa: ANN001
     assert "mmlu" in lm_eval_utils.make_table(doc, "groups")
 
 
-def test_model_results_in_lm_eval_layout(client, seeded) -> None:  # noqa: ANN001
+def test_model_results_in_lm_eval_layout(client, seeded) -> None:
     model_id = seeded.models["alpha-7b"]
     doc = client.get(f"/api/v1/models/{model_id}/results", params={"format": "lm-eval"}).json()
     assert set(doc["groups"]) == {"mmlu", "cmmlu", "agieval"}
@@ -44,7 +44,7 @@ def test_model_results_in_lm_eval_layout(client, seeded) -> None:  # noqa: ANN00
     assert {d["benchmark"] for d in plain["data"]} == {"mmlu", "cmmlu", "agieval"}
 
 
-def test_export_refusals_name_the_problem(client, seeded) -> None:  # noqa: ANN001
+def test_export_refusals_name_the_problem(client, seeded) -> None:
     response = client.get(f"/api/v1/jobs/{seeded.queued}/results", params={"format": "lm-eval"})
     assert response.status_code == 409 and "succeeded" in response.json()["detail"]
     response = client.get(f"/api/v1/jobs/{seeded.queued}/predictions", params={"format": "xlsx"})
@@ -52,11 +52,11 @@ def test_export_refusals_name_the_problem(client, seeded) -> None:  # noqa: ANN0
     assert client.get("/api/v1/jobs/999999/predictions", params={"format": "csv"}).status_code == 404
 
 
-def _expected(seeded) -> tuple[int, list]:  # noqa: ANN001
+def _expected(seeded) -> tuple[int, list]:
     return seeded.jobs[("alpha-7b", "mmlu")], make_predictions("alpha-7b", "mmlu", 0.8, SUBJECTS["mmlu"])
 
 
-def test_predictions_as_csv_with_the_record(client, seeded) -> None:  # noqa: ANN001
+def test_predictions_as_csv_with_the_record(client, seeded) -> None:
     pandas = pytest.importorskip("pandas")
     job_id, expected = _expected(seeded)
     response = client.get(f"/api/v1/jobs/{job_id}/predictions", params={"format": "csv"})
@@ -74,7 +74,7 @@ def test_predictions_as_csv_with_the_record(client, seeded) -> None:  # noqa: AN
     assert len(pandas.read_csv(io.StringIO(anatomy.text), skiprows=1)) == 12
 
 
-def test_predictions_as_json_lines_with_the_record(client, seeded) -> None:  # noqa: ANN001
+def test_predictions_as_json_lines_with_the_record(client, seeded) -> None:
     job_id, expected = _expected(seeded)
     response = client.get(f"/api/v1/jobs/{job_id}/predictions", params={"format": "jsonl", "correct": "false"})
     lines = [json.loads(line) for line in response.text.splitlines()]
@@ -84,7 +84,7 @@ def test_predictions_as_json_lines_with_the_record(client, seeded) -> None:  # n
     assert all(row["correct"] is False for row in lines[1:])
 
 
-def test_predictions_as_parquet_in_row_groups(client, seeded, monkeypatch) -> None:  # noqa: ANN001
+def test_predictions_as_parquet_in_row_groups(client, seeded, monkeypatch) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     monkeypatch.setattr(prediction_exports, "CHUNK_ROWS", 10)  # 36 rows: streamed as 4 row groups
     job_id, expected = _expected(seeded)

@@ -101,7 +101,7 @@ def test_interval_geometry() -> None:
     assert forest.rows[1].x_low < forest.zero_x < forest.rows[1].x_high
 
 
-def test_compare_job_picks_are_validated(client, seeded) -> None:  # noqa: ANN001
+def test_compare_job_picks_are_validated(client, seeded) -> None:
     a, b = seeded.models["alpha-7b"], seeded.models["beta-7b"]
     other = seeded.jobs[("beta-7b", "mmlu")]
     response = client.get("/compare.json", params={"a": a, "b": b, "job_a": other})
@@ -112,7 +112,7 @@ def test_compare_job_picks_are_validated(client, seeded) -> None:  # noqa: ANN00
     assert all(s["ci_low"] <= s["diff"] <= s["ci_high"] for s in picked["subjects"])
 
 
-def test_leaderboard_hides_unscored_models_unless_asked(client, seeded, session_factory) -> None:  # noqa: ANN001
+def test_leaderboard_hides_unscored_models_unless_asked(client, seeded, session_factory) -> None:
     from app.db.models import Model
 
     with session_factory() as session:
@@ -125,7 +125,7 @@ def test_leaderboard_hides_unscored_models_unless_asked(client, seeded, session_
     assert client.get("/leaderboard.json", params={"unscored": "yes"}).status_code == 422
 
 
-def test_job_json_splits_questions_and_filters_one(client, seeded) -> None:  # noqa: ANN001
+def test_job_json_splits_questions_and_filters_one(client, seeded) -> None:
     job = seeded.jobs[("alpha-7b", "mmlu")]
     data = client.get(f"/jobs/{job}.json", params={"subject": "anatomy", "per_page": 3}).json()
     assert data["shared_prefixes"]["anatomy"].startswith("The following is a question about anatomy.")

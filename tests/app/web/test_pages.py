@@ -15,13 +15,13 @@ from evaluators.paired_stats import bootstrap_diff_interval, mcnemar_exact, pair
 from .conftest import SUBJECTS, XSS_NAME, add_succeeded_job, make_predictions
 
 
-def _rows(client, **params) -> list[dict]:  # noqa: ANN001, ANN003
+def _rows(client, **params) -> list[dict]:
     response = client.get("/leaderboard.json", params=params)
     assert response.status_code == 200, response.text
     return response.json()["rows"]
 
 
-def test_leaderboard_json_matches_summaries(client, seeded) -> None:  # noqa: ANN001
+def test_leaderboard_json_matches_summaries(client, seeded) -> None:
     rows = {r["name"]: r for r in _rows(client)}
     alpha = rows["alpha-7b"]
     mmlu = make_predictions("alpha-7b", "mmlu", 0.8, SUBJECTS["mmlu"])
@@ -35,7 +35,7 @@ def test_leaderboard_json_matches_summaries(client, seeded) -> None:  # noqa: AN
     assert "95% CI" in alpha["cells"]["mmlu"]["title"]
 
 
-def test_leaderboard_sorting_and_filters(client, seeded) -> None:  # noqa: ANN001
+def test_leaderboard_sorting_and_filters(client, seeded) -> None:
     by_avg = [r["name"] for r in _rows(client)]
     by_cmmlu = [r["name"] for r in _rows(client, sort="-cmmlu")]
     assert by_avg != by_cmmlu and by_cmmlu[0] == "alpha-7b"
@@ -52,7 +52,7 @@ def test_leaderboard_sorting_and_filters(client, seeded) -> None:  # noqa: ANN00
     assert macro["alpha-7b"]["cells"]["mmlu"]["value"] == macro["alpha-7b"]["cells"]["mmlu"]["macro_acc"]
 
 
-def test_leaderboard_columns_and_exports(client, seeded) -> None:  # noqa: ANN001
+def test_leaderboard_columns_and_exports(client, seeded) -> None:
     data = client.get("/leaderboard.json", params={"cols": "mmlu", "sort": "name"}).json()
     assert data["columns"] == ["mmlu"]
     response = client.get("/leaderboard.csv", params={"cols": "mmlu", "sort": "name"})
@@ -68,7 +68,7 @@ def test_leaderboard_columns_and_exports(client, seeded) -> None:  # noqa: ANN00
 
 @pytest.mark.parametrize("params, message", [({"q": "("}, "regex"), ({"metric": "median"}, "metric"),
                                              ({"sort": "speed"}, "sort"), ({"cols": "mmlu,bogus"}, "bogus")])
-def test_leaderboard_bad_parameters_are_4xx(client, seeded, params, message) -> None:  # noqa: ANN001
+def test_leaderboard_bad_parameters_are_4xx(client, seeded, params, message) -> None:
     for path in ("/leaderboard.json", "/leaderboard.csv"):
         response = client.get(path, params=params)
         assert response.status_code == 422 and message in response.json()["detail"]
@@ -76,7 +76,7 @@ def test_leaderboard_bad_parameters_are_4xx(client, seeded, params, message) -> 
     assert page.status_code == 422 and message in page.text and "Traceback" not in page.text
 
 
-def test_user_text_is_escaped(client, seeded) -> None:  # noqa: ANN001
+def test_user_text_is_escaped(client, seeded) -> None:
     for url in ("/", f"/models/{seeded.models[XSS_NAME]}", f"/jobs/{seeded.jobs[(XSS_NAME, 'mmlu')]}",
                 f"/compare?a={seeded.models[XSS_NAME]}&b={seeded.models['alpha-7b']}", "/queue"):
         html = client.get(url).text
@@ -85,7 +85,7 @@ def test_user_text_is_escaped(client, seeded) -> None:  # noqa: ANN001
     assert "&lt;b&gt;what&lt;/b&gt; &amp; why?" in client.get(f"/jobs/{seeded.jobs[('alpha-7b', 'mmlu')]}").text
 
 
-def test_model_page_and_twin(client, seeded) -> None:  # noqa: ANN001
+def test_model_page_and_twin(client, seeded) -> None:
     model_id = seeded.models["alpha-7b"]
     data = client.get(f"/models/{model_id}.json").json()
     assert [r["benchmark"] for r in data["results"]] == ["mmlu", "cmmlu", "agieval"]
@@ -97,7 +97,7 @@ def test_model_page_and_twin(client, seeded) -> None:  # noqa: ANN001
     assert client.get("/models/99999.json").json()["detail"] == "model 99999 not found"
 
 
-def test_job_predictions_filter_and_pages(client, seeded) -> None:  # noqa: ANN001
+def test_job_predictions_filter_and_pages(client, seeded) -> None:
     job_id = seeded.jobs[("beta-7b", "mmlu")]
     predictions = make_predictions("beta-7b", "mmlu", 0.35, SUBJECTS["mmlu"])
     wrong = [p for p in predictions if p.subject == "anatomy" and not p.correct]
@@ -115,12 +115,12 @@ def test_job_predictions_filter_and_pages(client, seeded) -> None:  # noqa: ANN0
     assert client.get("/jobs/424242").status_code == 404
 
 
-def test_job_combined_metric_filters_on_combined(client, seeded) -> None:  # noqa: ANN001
+def test_job_combined_metric_filters_on_combined(client, seeded) -> None:
     data = client.get(f"/jobs/{seeded.jobs[('alpha-7b', 'agieval')]}.json", params={"result": "right"}).json()
     assert data["metric"] == "combined" and all(p["correct_combined"] for p in data["predictions"])
 
 
-def test_running_and_failed_jobs(client, seeded) -> None:  # noqa: ANN001
+def test_running_and_failed_jobs(client, seeded) -> None:
     running = client.get(f"/jobs/{seeded.running}").text
     assert 'data-final="false"' in running and 'data-api="/api/v1/jobs/' in running and "5 / 40" in running
     failed = client.get(f"/jobs/{seeded.failed}").text
@@ -131,7 +131,7 @@ def test_running_and_failed_jobs(client, seeded) -> None:  # noqa: ANN001
     assert queue["failed"][0]["error"].startswith("CUDA out of memory")
 
 
-def test_run_page_points_and_best(client, seeded) -> None:  # noqa: ANN001
+def test_run_page_points_and_best(client, seeded) -> None:
     data = client.get("/runs/run-x.json").json()
     assert [c["step"] for c in data["checkpoints"]] == [1000, 2000, 3000, 4000]
     for benchmark in ("mmlu", "cmmlu"):
@@ -148,7 +148,7 @@ def test_run_page_points_and_best(client, seeded) -> None:  # noqa: ANN001
     assert client.get("/runs/run-x", params={"x": "loss"}).status_code == 422
 
 
-def test_compare_statistics(client, seeded) -> None:  # noqa: ANN001
+def test_compare_statistics(client, seeded) -> None:
     a, b = seeded.models["alpha-7b"], seeded.models["beta-7b"]
     data = client.get("/compare.json", params={"a": a, "b": b}).json()
     by_bench = {r["benchmark"]: r for r in data["benchmarks"]}
@@ -165,11 +165,11 @@ def test_compare_statistics(client, seeded) -> None:  # noqa: ANN001
     assert client.get("/compare", params={"a": a, "b": 9999}).status_code == 404
 
 
-def test_statement_count_does_not_grow_with_models(client, app, seeded) -> None:  # noqa: ANN001
+def test_statement_count_does_not_grow_with_models(client, app, seeded) -> None:
     statements: list[str] = []
     engine = app.state.engine
 
-    def count(*_args) -> None:  # noqa: ANN002
+    def count(*_args) -> None:
         statements.append("x")
 
     urls = ("/", "/leaderboard.csv", "/runs/run-x", f"/models/{seeded.run_checkpoints[0]}", "/queue",

@@ -40,7 +40,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if receiver.delay:
                     time.sleep(receiver.delay)
@@ -51,7 +51,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            def log_message(self, *_args) -> None:  # noqa: ANN002
+            def log_message(self, *_args) -> None:
                 pass
 
         ThreadingHTTPServer.allow_reuse_address = True
@@ -88,7 +88,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def auth_admin(session_factory) -> dict[str, str]:  # noqa: ANN001
+def auth_admin(session_factory) -> dict[str, str]:
     from app.queries.tokens import create_token
 
     with session_factory() as session:

@@ -22,19 +22,19 @@ SECRET = "a-long-shared-secret"
 
 
 @pytest.fixture
-def dispatcher(session_factory, settings: Settings) -> Dispatcher:  # noqa: ANN001
+def dispatcher(session_factory, settings: Settings) -> Dispatcher:
     return Dispatcher(session_factory, settings.model_copy(update={
         "webhook_timeout_seconds": 0.5, "webhook_backoff_seconds": 30.0, "webhook_max_attempts": 3}))
 
 
-def _subscribe(session_factory, url: str, events: list[str]) -> int:  # noqa: ANN001
+def _subscribe(session_factory, url: str, events: list[str]) -> int:
     with session_factory() as session:
         hook = create_webhook(session, url=url, events=events, secret=SECRET)
         session.commit()
         return hook.id
 
 
-def _finish_a_job(session_factory) -> int:  # noqa: ANN001
+def _finish_a_job(session_factory) -> int:
     with session_factory() as session:
         model = Model(name="hooked", path="/models/hooked", source="local", tags=[])
         session.add(model)
@@ -43,14 +43,14 @@ def _finish_a_job(session_factory) -> int:  # noqa: ANN001
     return finish_constructed_job(session_factory, model_id, "mmlu", range(7), 10)
 
 
-def _make_due(session_factory) -> None:  # noqa: ANN001
+def _make_due(session_factory) -> None:
     """Skip the back-off wait (the schedule itself is checked in the outage test)."""
     with session_factory() as session:
         session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
         session.commit()
 
 
-def test_outage_is_retried_and_each_event_arrives_once_signed(client, session_factory, receiver, dispatcher,  # noqa: ANN001
+def test_outage_is_retried_and_each_event_arrives_once_signed(client, session_factory, receiver, dispatcher,
                                                               auth_admin) -> None:
     hook_id = _subscribe(session_factory, receiver.url, ["job.finished", "job.failed"])
     job_id = _finish_a_job(session_factory)
@@ -94,7 +94,7 @@ def test_outage_is_retried_and_each_event_arrives_once_signed(client, session_fa
     assert entry["delivered_at"] is not None
 
 
-def test_slow_receiver_times_out_and_is_retried(session_factory, receiver, dispatcher) -> None:  # noqa: ANN001
+def test_slow_receiver_times_out_and_is_retried(session_factory, receiver, dispatcher) -> None:
     receiver.delay = 2.0
     receiver.start()
     _subscribe(session_factory, receiver.url, ["job.finished"])
@@ -112,7 +112,7 @@ def test_slow_receiver_times_out_and_is_retried(session_factory, receiver, dispa
     assert len(set(ids)) == 1
 
 
-def test_gives_up_after_the_last_attempt(session_factory, receiver, dispatcher) -> None:  # noqa: ANN001
+def test_gives_up_after_the_last_attempt(session_factory, receiver, dispatcher) -> None:
     _subscribe(session_factory, receiver.url, ["job.finished"])
     _finish_a_job(session_factory)
     for _ in range(3):
@@ -124,7 +124,7 @@ def test_gives_up_after_the_last_attempt(session_factory, receiver, dispatcher) 
         assert session.scalars(select(WebhookDelivery)).one().status == "failed"
 
 
-def test_only_subscribed_events_are_queued(session_factory, receiver) -> None:  # noqa: ANN001
+def test_only_subscribed_events_are_queued(session_factory, receiver) -> None:
     _subscribe(session_factory, receiver.url, ["job.failed"])
     _finish_a_job(session_factory)
     with session_factory() as session:
@@ -136,7 +136,7 @@ def test_retry_delay_doubles_up_to_the_cap() -> None:
     assert retry_delay(30, 5.0) == 3600.0
 
 
-def test_body_is_json_with_a_text_field(session_factory, receiver, dispatcher) -> None:  # noqa: ANN001
+def test_body_is_json_with_a_text_field(session_factory, receiver, dispatcher) -> None:
     receiver.start()
     _subscribe(session_factory, receiver.url, ["job.finished"])
     _finish_a_job(session_factory)
@@ -146,7 +146,7 @@ def test_body_is_json_with_a_text_field(session_factory, receiver, dispatcher) -
     assert isinstance(json.loads(got.body)["text"], str)
 
 
-def test_a_failed_job_is_announced_with_its_reason(session_factory, receiver, dispatcher) -> None:  # noqa: ANN001
+def test_a_failed_job_is_announced_with_its_reason(session_factory, receiver, dispatcher) -> None:
     from app.db.models import Job
     from app.worker.lease import fail_job
 

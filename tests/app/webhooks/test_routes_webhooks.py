@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-def test_subscribing_needs_an_admin_token(client, auth, auth_admin) -> None:  # noqa: ANN001
+def test_subscribing_needs_an_admin_token(client, auth, auth_admin) -> None:
     body = {"url": "https://hooks.slack.com/services/T/B/X", "events": ["job.finished"], "secret": "x" * 16}
     assert client.post("/api/v1/webhooks", json=body).status_code == 401
     forbidden = client.post("/api/v1/webhooks", json=body, headers=auth)
@@ -25,7 +25,7 @@ def test_subscribing_needs_an_admin_token(client, auth, auth_admin) -> None:  # 
 @pytest.mark.parametrize(("change", "field"), [({"url": "ftp://x/y"}, "url"), ({"url": "not a url"}, "url"),
                                                ({"events": ["job.started"]}, "events"), ({"events": []}, "events"),
                                                ({"secret": "short"}, "secret"), ({"extra": 1}, "extra")])
-def test_bad_subscriptions_name_the_field(client, auth_admin, change, field) -> None:  # noqa: ANN001
+def test_bad_subscriptions_name_the_field(client, auth_admin, change, field) -> None:
     body = {"url": "http://127.0.0.1:9/hook", "events": ["job.failed"], "secret": "y" * 16, **change}
     response = client.post("/api/v1/webhooks", json=body, headers=auth_admin)
     assert response.status_code == 422 and field in response.json()["detail"]

@@ -35,7 +35,7 @@ def spawn_cbench(worker_settings: Settings, tmp_path: Path) -> Iterator[Callable
     processes: list[subprocess.Popen] = []
 
     def start(*args: str, **env: str) -> subprocess.Popen:
-        log = open(tmp_path / f"process-{len(processes)}.log", "w")  # noqa: SIM115  (closed with the process)
+        log = open(tmp_path / f"process-{len(processes)}.log", "w")
         process = subprocess.Popen([sys.executable, "-m", "cbench.main", *args], cwd=tmp_path,
                                    env=process_env(worker_settings, **env), stdout=log, stderr=subprocess.STDOUT)
         processes.append(process)

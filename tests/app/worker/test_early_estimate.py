@@ -28,7 +28,7 @@ def worker_settings(settings: Settings, tiny_model_dir: Path) -> Settings:
                                        "worker_chunk_size": 4})
 
 
-def _queue(session_factory, settings: Settings, model_path: str, **options) -> int:  # noqa: ANN001, ANN003
+def _queue(session_factory, settings: Settings, model_path: str, **options) -> int:
     with session_factory() as session:
         model = register_model(session, settings, ModelCreate(name="tiny", path=model_path))
         [job] = submit_jobs(session, JobCreate(model=model.id, benchmarks=["mmlu"], options=JobOptions(
@@ -51,13 +51,13 @@ def _expected(predictions: list[dict]) -> tuple[float, float, float]:
     return 100 * mean, 100 * max(0.0, mean - 1.959963984540054 * se), 100 * min(1.0, mean + 1.959963984540054 * se)
 
 
-def test_estimate_is_published_while_the_job_runs(client, session_factory, worker_settings: Settings,  # noqa: ANN001
+def test_estimate_is_published_while_the_job_runs(client, session_factory, worker_settings: Settings,
                                                   tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = _queue(session_factory, worker_settings, str(tiny_model_dir))
     seen_while_running: list[dict] = []
     job_status = execute.job_status
 
-    def watching_status(factory, checked_id):  # noqa: ANN001, ANN202  (the worker asks before every batch)
+    def watching_status(factory, checked_id):
         job = client.get(f"/api/v1/jobs/{checked_id}").json()
         if job["estimate"] is not None and not seen_while_running:
             stored = client.get(f"/api/v1/jobs/{checked_id}/predictions", params={"limit": 1}).json()["count"]
@@ -86,7 +86,7 @@ def test_estimate_is_published_while_the_job_runs(client, session_factory, worke
     assert set(stored_order[:10]) == sampled
 
 
-def test_sample_only_stops_after_the_sample(client, session_factory, worker_settings: Settings,  # noqa: ANN001
+def test_sample_only_stops_after_the_sample(client, session_factory, worker_settings: Settings,
                                             tiny_model_dir: Path) -> None:
     job_id = _queue(session_factory, worker_settings, str(tiny_model_dir), sample_only=True)
     assert Worker(session_factory, worker_settings).run(once=True) == 1

@@ -33,7 +33,7 @@ def worker_settings(settings: Settings, tiny_model_dir: Path) -> Settings:
                                        "worker_chunk_size": 1})
 
 
-def queue(session_factory, settings: Settings, model_path: str, **options) -> int:  # noqa: ANN001, ANN003
+def queue(session_factory, settings: Settings, model_path: str, **options) -> int:
     with session_factory() as session:
         model = register_model(session, settings, ModelCreate(name=f"m-{model_path[-12:]}", path=model_path))
         [job] = submit_jobs(session, JobCreate(model=model.id, benchmarks=["mmlu"], options=JobOptions(
@@ -42,7 +42,7 @@ def queue(session_factory, settings: Settings, model_path: str, **options) -> in
         return job.id
 
 
-def rows(session_factory, job_id: int) -> tuple[Job, list[Prediction], list[SubjectResult]]:  # noqa: ANN001
+def rows(session_factory, job_id: int) -> tuple[Job, list[Prediction], list[SubjectResult]]:
     with session_factory() as session:
         job = session.get(Job, job_id)
         predictions = sorted(load_predictions(session, job_id), key=lambda p: p.question_id)
@@ -50,7 +50,7 @@ def rows(session_factory, job_id: int) -> tuple[Job, list[Prediction], list[Subj
         return job, predictions, subjects
 
 
-def test_worker_runs_a_job(session_factory, worker_settings: Settings, tiny_model_dir: Path) -> None:  # noqa: ANN001
+def test_worker_runs_a_job(session_factory, worker_settings: Settings, tiny_model_dir: Path) -> None:
     job_id = queue(session_factory, worker_settings, str(tiny_model_dir))
     assert Worker(session_factory, worker_settings).run(once=True) == 1
     job, predictions, subjects = rows(session_factory, job_id)
@@ -65,7 +65,7 @@ def test_worker_runs_a_job(session_factory, worker_settings: Settings, tiny_mode
     assert (job.progress_done, job.progress_total, job.attempts, job.lease_owner) == (4, 4, 1, None)
 
 
-def test_retry_skips_stored_questions_and_summarizes_all(session_factory, worker_settings: Settings,  # noqa: ANN001
+def test_retry_skips_stored_questions_and_summarizes_all(session_factory, worker_settings: Settings,
                                                          tiny_model_dir: Path) -> None:
     job_id = queue(session_factory, worker_settings, str(tiny_model_dir))
     earlier = Prediction(question_id="anatomy/1", subject="anatomy", gold="A", pred="A", scores={"A": 9.0},
@@ -83,11 +83,11 @@ def test_retry_skips_stored_questions_and_summarizes_all(session_factory, worker
         assert earlier in load_predictions(session, job_id)
 
 
-def test_cancel_is_honoured_between_batches(session_factory, worker_settings: Settings, tiny_model_dir: Path,  # noqa: ANN001
+def test_cancel_is_honoured_between_batches(session_factory, worker_settings: Settings, tiny_model_dir: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     job_id = queue(session_factory, worker_settings, str(tiny_model_dir))
 
-    def insert_then_cancel(session, job_id_, chunk) -> None:  # noqa: ANN001
+    def insert_then_cancel(session, job_id_, chunk) -> None:
         insert_predictions(session, job_id_, chunk)
         cancel_job(session, job_id_)  # the user cancels while the first batch is being stored
 
@@ -98,7 +98,7 @@ def test_cancel_is_honoured_between_batches(session_factory, worker_settings: Se
     assert len(predictions) == 1
 
 
-def test_stop_releases_the_lease(session_factory, worker_settings: Settings, tiny_model_dir: Path) -> None:  # noqa: ANN001
+def test_stop_releases_the_lease(session_factory, worker_settings: Settings, tiny_model_dir: Path) -> None:
     job_id = queue(session_factory, worker_settings, str(tiny_model_dir))
     leased = claim_job(session_factory, "w1", 30, 3)
     stop = threading.Event()
@@ -111,7 +111,7 @@ def test_stop_releases_the_lease(session_factory, worker_settings: Settings, tin
     assert predictions == []
 
 
-def test_missing_backend_fails_with_reason(session_factory, worker_settings: Settings, tiny_model_dir: Path) -> None:  # noqa: ANN001
+def test_missing_backend_fails_with_reason(session_factory, worker_settings: Settings, tiny_model_dir: Path) -> None:
     job_id = queue(session_factory, worker_settings, str(tiny_model_dir), backend="vllm")
     Worker(session_factory, worker_settings).run(once=True)
     job, _, _ = rows(session_factory, job_id)

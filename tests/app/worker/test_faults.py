@@ -43,18 +43,18 @@ def spawn(pg_settings: Settings, spawn_cbench: Callable[..., subprocess.Popen]) 
     return spawn_cbench
 
 
-def worker(spawn, **env: str) -> subprocess.Popen:  # noqa: ANN001
+def worker(spawn, **env: str) -> subprocess.Popen:
     return spawn("worker", "--poll-interval", "0.2", **env)
 
 
-def register(session_factory, settings: Settings, name: str, path: Path) -> int:  # noqa: ANN001
+def register(session_factory, settings: Settings, name: str, path: Path) -> int:
     with session_factory() as session:
         model = register_model(session, settings, ModelCreate(name=name, path=str(path)))
         session.commit()
         return model.id
 
 
-def submit(session_factory, model_id: int, **options) -> int:  # noqa: ANN001, ANN003
+def submit(session_factory, model_id: int, **options) -> int:
     with session_factory() as session:
         [job] = submit_jobs(session, JobCreate(model=model_id, benchmarks=["mmlu"],
                                                options=JobOptions(device="cpu", **options)))
@@ -75,22 +75,22 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300) -> 
         time.sleep(0.1)
 
 
-def job(session_factory, job_id: int) -> Job:  # noqa: ANN001
+def job(session_factory, job_id: int) -> Job:
     with session_factory() as session:
         return session.get(Job, job_id)
 
 
-def question_ids(session_factory, job_id: int) -> list[str]:  # noqa: ANN001
+def question_ids(session_factory, job_id: int) -> list[str]:
     with session_factory() as session:
         return list(session.scalars(select(PredictionRow.question_id).where(PredictionRow.job_id == job_id)))
 
 
-def prediction_count(session_factory, job_id: int) -> int:  # noqa: ANN001
+def prediction_count(session_factory, job_id: int) -> int:
     with session_factory() as session:
         return session.scalar(select(func.count()).where(PredictionRow.job_id == job_id)) or 0
 
 
-def assert_complete(session_factory, job_id: int, expected: int) -> None:  # noqa: ANN001
+def assert_complete(session_factory, job_id: int, expected: int) -> None:
     done = job(session_factory, job_id)
     assert done.status == "succeeded", done.error
     ids = question_ids(session_factory, job_id)
@@ -103,8 +103,8 @@ def restart_postgres() -> None:
                    capture_output=True, timeout=120)
 
 
-def test_worker_survives_a_database_restart_mid_job(session_factory, pg_settings: Settings,  # noqa: ANN001
-                                                    tiny_model_dir: Path, spawn) -> None:  # noqa: ANN001
+def test_worker_survives_a_database_restart_mid_job(session_factory, pg_settings: Settings,
+                                                    tiny_model_dir: Path, spawn) -> None:
     if not Path("/etc/postgresql").is_dir() or shutil.which("pg_ctlcluster") is None:
         pytest.skip("needs a local Postgres cluster managed by pg_ctlcluster")
     model_id = register(session_factory, pg_settings, "tiny", tiny_model_dir)
@@ -126,8 +126,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_api_restart_while_a_worker_runs(session_factory, pg_settings: Settings, tiny_model_dir: Path,  # noqa: ANN001
-                                         spawn, auth: dict[str, str]) -> None:  # noqa: ANN001
+def test_api_restart_while_a_worker_runs(session_factory, pg_settings: Settings, tiny_model_dir: Path,
+                                         spawn, auth: dict[str, str]) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
 
@@ -157,8 +157,8 @@ def test_api_restart_while_a_worker_runs(session_factory, pg_settings: Settings,
     assert process.poll() is None
 
 
-def test_model_that_fails_to_load_fails_its_job_only(session_factory, pg_settings: Settings,  # noqa: ANN001
-                                                     tiny_model_dir: Path, model_root: Path, spawn) -> None:  # noqa: ANN001
+def test_model_that_fails_to_load_fails_its_job_only(session_factory, pg_settings: Settings,
+                                                     tiny_model_dir: Path, model_root: Path, spawn) -> None:
     broken_dir = model_root / "broken"
     shutil.copytree(tiny_model_dir, broken_dir)
     broken = register(session_factory, pg_settings, "broken", broken_dir)
@@ -177,9 +177,9 @@ def test_model_that_fails_to_load_fails_its_job_only(session_factory, pg_setting
     assert process.poll() is None
 
 
-def test_corrupt_data_file_fails_its_job_with_the_file_named(session_factory, pg_settings: Settings,  # noqa: ANN001
+def test_corrupt_data_file_fails_its_job_with_the_file_named(session_factory, pg_settings: Settings,
                                                              tiny_model_dir: Path, tmp_path: Path,
-                                                             spawn) -> None:  # noqa: ANN001
+                                                             spawn) -> None:
     data = tmp_path / "data"
     shutil.copytree(Path(pg_settings.data_dir) / "mmlu", data / "mmlu")
     corrupt = data / "mmlu" / "data" / "test" / "anatomy_test.csv"

@@ -26,7 +26,7 @@ def _queue(client: TestClient, auth: dict[str, str], model_id: int) -> int:
 
 
 def test_gguf_model_converts_in_the_worker(client: TestClient, auth: dict[str, str], settings: Settings,
-                                           model_root: Path, session_factory, smollm2_dir: Path) -> None:  # noqa: ANN001
+                                           model_root: Path, session_factory, smollm2_dir: Path) -> None:
     from evaluators.gguf_import import packaged_smollm2
 
     source = model_root / "smollm2.gguf"
@@ -46,7 +46,7 @@ def test_gguf_model_converts_in_the_worker(client: TestClient, auth: dict[str, s
 
 
 def test_corrupt_gguf_fails_on_the_model(client: TestClient, auth: dict[str, str], settings: Settings,
-                                         model_root: Path, session_factory, tmp_path: Path) -> None:  # noqa: ANN001
+                                         model_root: Path, session_factory, tmp_path: Path) -> None:
     bad = model_root / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 200)
     settings = settings.model_copy(update={"cache_dir": tmp_path / "cache"})
@@ -79,7 +79,7 @@ def test_bad_gguf_path_is_422(client: TestClient, auth: dict[str, str], model_ro
 
 
 def test_model_page_shows_the_conversion_state(client: TestClient, auth: dict[str, str], settings: Settings,
-                                               model_root: Path, session_factory, tmp_path: Path) -> None:  # noqa: ANN001
+                                               model_root: Path, session_factory, tmp_path: Path) -> None:
     bad = model_root / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\xff" * 64)
     model = _register(client, auth, "broken", bad)

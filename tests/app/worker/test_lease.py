@@ -13,7 +13,7 @@ from app.queries.jobs import cancel_job
 from app.worker.lease import claim_job, fail_job, release_lease, renew_lease, retry_delay_seconds
 
 
-def add_jobs(session_factory, count: int) -> list[int]:  # noqa: ANN001
+def add_jobs(session_factory, count: int) -> list[int]:
     with session_factory() as session:
         model = Model(name="m", path="/m", source="local", tags=[])
         session.add(model)
@@ -24,18 +24,18 @@ def add_jobs(session_factory, count: int) -> list[int]:  # noqa: ANN001
         return [j.id for j in jobs]
 
 
-def get(session_factory, job_id: int) -> Job:  # noqa: ANN001
+def get(session_factory, job_id: int) -> Job:
     with session_factory() as session:
         return session.get(Job, job_id)
 
 
-def expire(session_factory, job_id: int) -> None:  # noqa: ANN001
+def expire(session_factory, job_id: int) -> None:
     with session_factory() as session:
         session.execute(update(Job).where(Job.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
         session.commit()
 
 
-def test_claims_oldest_first_and_each_job_once(session_factory) -> None:  # noqa: ANN001
+def test_claims_oldest_first_and_each_job_once(session_factory) -> None:
     ids = add_jobs(session_factory, 2)
     first = claim_job(session_factory, "w1", 30, 3)
     second = claim_job(session_factory, "w2", 30, 3)
@@ -46,7 +46,7 @@ def test_claims_oldest_first_and_each_job_once(session_factory) -> None:  # noqa
     assert first.model_name == "m" and first.model_source == "local"
 
 
-def test_expired_lease_is_claimable_again(session_factory) -> None:  # noqa: ANN001
+def test_expired_lease_is_claimable_again(session_factory) -> None:
     [job_id] = add_jobs(session_factory, 1)
     claim_job(session_factory, "w1", 30, 3)
     assert claim_job(session_factory, "w2", 30, 3) is None
@@ -59,7 +59,7 @@ def test_expired_lease_is_claimable_again(session_factory) -> None:  # noqa: ANN
     assert get(session_factory, job_id).progress_done == 3
 
 
-def test_fails_after_max_attempts_with_reason(session_factory) -> None:  # noqa: ANN001
+def test_fails_after_max_attempts_with_reason(session_factory) -> None:
     [job_id] = add_jobs(session_factory, 1)
     for owner in ("w1", "w2"):
         assert claim_job(session_factory, owner, 30, 2) is not None
@@ -70,7 +70,7 @@ def test_fails_after_max_attempts_with_reason(session_factory) -> None:  # noqa:
     assert "gave up after 2 attempts" in job.error and "w2" in job.error
 
 
-def test_cancel_stops_renewal(session_factory) -> None:  # noqa: ANN001
+def test_cancel_stops_renewal(session_factory) -> None:
     [job_id] = add_jobs(session_factory, 1)
     claim_job(session_factory, "w1", 30, 3)
     with session_factory() as session:
@@ -80,7 +80,7 @@ def test_cancel_stops_renewal(session_factory) -> None:  # noqa: ANN001
     assert get(session_factory, job_id).status == "cancelled"
 
 
-def test_release_requeues_without_counting_the_attempt(session_factory) -> None:  # noqa: ANN001
+def test_release_requeues_without_counting_the_attempt(session_factory) -> None:
     [job_id] = add_jobs(session_factory, 1)
     claim_job(session_factory, "w1", 30, 3)
     assert release_lease(session_factory, job_id, "w1")
@@ -88,7 +88,7 @@ def test_release_requeues_without_counting_the_attempt(session_factory) -> None:
     assert (job.status, job.attempts, job.lease_owner) == ("queued", 0, None)
 
 
-def test_fail_job_retries_until_attempts_run_out(session_factory) -> None:  # noqa: ANN001
+def test_fail_job_retries_until_attempts_run_out(session_factory) -> None:
     [job_id] = add_jobs(session_factory, 1)
     claim_job(session_factory, "w1", 30, 2)
     assert fail_job(session_factory, job_id, "w1", "boom", retry=True, max_attempts=2) == "queued"
@@ -98,7 +98,7 @@ def test_fail_job_retries_until_attempts_run_out(session_factory) -> None:  # no
     assert fail_job(session_factory, job_id, "w1", "late", retry=False, max_attempts=2) is None
 
 
-def make_due(session_factory, job_id: int) -> None:  # noqa: ANN001
+def make_due(session_factory, job_id: int) -> None:
     with session_factory() as session:
         session.execute(update(Job).where(Job.id == job_id).values(not_before=utcnow() - timedelta(seconds=1)))
         session.commit()
@@ -109,7 +109,7 @@ def test_retry_delay_doubles_up_to_the_cap() -> None:
     assert retry_delay_seconds(3, 0, 600) == 0
 
 
-def test_failed_attempt_waits_for_its_back_off_before_it_is_claimed_again(session_factory) -> None:  # noqa: ANN001
+def test_failed_attempt_waits_for_its_back_off_before_it_is_claimed_again(session_factory) -> None:
     [job_id] = add_jobs(session_factory, 1)
     backoff = {"max_attempts": 3, "backoff_seconds": 60, "backoff_max_seconds": 90}
     for attempt, delay in ((1, 60), (2, 90)):
@@ -126,7 +126,7 @@ def test_failed_attempt_waits_for_its_back_off_before_it_is_claimed_again(sessio
     assert again is not None and again.attempts == 3 and get(session_factory, job_id).not_before is None
 
 
-def test_worker_prefers_jobs_it_did_not_fail(session_factory) -> None:  # noqa: ANN001
+def test_worker_prefers_jobs_it_did_not_fail(session_factory) -> None:
     failed, other = add_jobs(session_factory, 2)
     claim_job(session_factory, "w1", 30, 3)
     assert fail_job(session_factory, failed, "w1", "boom", retry=True, max_attempts=3) == "queued"  # no back-off

@@ -17,7 +17,7 @@ from .test_execute import queue
 pytestmark = pytest.mark.slow  # imports torch and builds a tiny model
 
 
-def test_finished_job_columns_match_its_summary(session_factory, worker_settings: Settings,  # noqa: ANN001
+def test_finished_job_columns_match_its_summary(session_factory, worker_settings: Settings,
                                                 tiny_model_dir: Path) -> None:
     job_id = queue(session_factory, worker_settings, str(tiny_model_dir))
     assert Worker(session_factory, worker_settings).run(once=True) == 1

@@ -42,7 +42,7 @@ def out_of_memory_model(tiny_model_dir: Path, directory: Path) -> Path:
     return directory
 
 
-def queue_two(session_factory, settings: Settings, tiny_model_dir: Path, model_root: Path) -> tuple[int, int]:  # noqa: ANN001
+def queue_two(session_factory, settings: Settings, tiny_model_dir: Path, model_root: Path) -> tuple[int, int]:
     """An out-of-memory job first, then a small job that succeeds."""
     huge_dir = out_of_memory_model(tiny_model_dir, model_root / "huge")
     ids = []
@@ -56,7 +56,7 @@ def queue_two(session_factory, settings: Settings, tiny_model_dir: Path, model_r
     return ids[0], ids[1]
 
 
-def job(session_factory, job_id: int) -> Job:  # noqa: ANN001
+def job(session_factory, job_id: int) -> Job:
     with session_factory() as session:
         return session.get(Job, job_id)
 
@@ -74,8 +74,8 @@ def start_worker(spawn_cbench: Callable[..., subprocess.Popen], backoff: float) 
 
 
 def test_failed_job_waits_out_its_back_off_while_the_worker_does_other_work(
-        session_factory, worker_settings: Settings, tiny_model_dir: Path, model_root: Path,  # noqa: ANN001
-        spawn_cbench, wait_for, client: TestClient, tmp_path: Path) -> None:  # noqa: ANN001
+        session_factory, worker_settings: Settings, tiny_model_dir: Path, model_root: Path,
+        spawn_cbench, wait_for, client: TestClient, tmp_path: Path) -> None:
     huge, tiny = queue_two(session_factory, worker_settings, tiny_model_dir, model_root)
     worker = start_worker(spawn_cbench, backoff=600)
     wait_for(lambda: job(session_factory, tiny).status in FINAL_STATUSES, "the small job")
@@ -100,8 +100,8 @@ def test_failed_job_waits_out_its_back_off_while_the_worker_does_other_work(
 
 
 def test_worker_prefers_other_work_to_a_job_it_just_failed(
-        session_factory, worker_settings: Settings, tiny_model_dir: Path, model_root: Path,  # noqa: ANN001
-        spawn_cbench, wait_for, tmp_path: Path) -> None:  # noqa: ANN001
+        session_factory, worker_settings: Settings, tiny_model_dir: Path, model_root: Path,
+        spawn_cbench, wait_for, tmp_path: Path) -> None:
     huge, tiny = queue_two(session_factory, worker_settings, tiny_model_dir, model_root)
     worker = start_worker(spawn_cbench, backoff=0)  # the failed job is due again at once
     wait_for(lambda: all(job(session_factory, j).status in FINAL_STATUSES for j in (huge, tiny)), "both jobs")

@@ -66,7 +66,7 @@ def test_nothing_is_written_outside_a_logged_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_worker_writes_a_checkpoint_scores_beside_the_loss_curve(session_factory, worker_settings: Settings,  # noqa: ANN001
+def test_worker_writes_a_checkpoint_scores_beside_the_loss_curve(session_factory, worker_settings: Settings,
                                                                  tiny_model_dir: Path, tmp_path: Path) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
@@ -96,14 +96,14 @@ def test_worker_writes_a_checkpoint_scores_beside_the_loss_curve(session_factory
 
 
 @pytest.mark.slow
-def test_progress_reaches_the_database_before_the_first_heartbeat(session_factory, worker_settings: Settings,  # noqa: ANN001
+def test_progress_reaches_the_database_before_the_first_heartbeat(session_factory, worker_settings: Settings,
                                                                   tiny_model_dir: Path, monkeypatch) -> None:
     settings = worker_settings.model_copy(update={"worker_lease_seconds": 600.0, "worker_chunk_size": 1})
     assert settings.heartbeat_seconds == 200.0  # no periodic beat during this job
     written: list[tuple[int, int | None]] = []
     real_renew = heartbeat.renew_lease
 
-    def recording_renew(session_factory, job_id, owner, lease_seconds, progress=None):  # noqa: ANN001, ANN202
+    def recording_renew(session_factory, job_id, owner, lease_seconds, progress=None):
         ok = real_renew(session_factory, job_id, owner, lease_seconds, progress)
         if progress is not None:
             with session_factory() as session:

@@ -48,8 +48,8 @@ def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_worker_scores_vllm_jobs_on_cpu_with_one_engine(session_factory, worker_settings: Settings,  # noqa: ANN001
-                                                        smollm2_dir: Path, spawn_cbench, tmp_path: Path) -> None:  # noqa: ANN001
+def test_worker_scores_vllm_jobs_on_cpu_with_one_engine(session_factory, worker_settings: Settings,
+                                                        smollm2_dir: Path, spawn_cbench, tmp_path: Path) -> None:
     with session_factory() as session:
         model = register_model(session, worker_settings, ModelCreate(name="smollm2", path=str(smollm2_dir)))
         ids = [job.id for benchmark, subject in (("mmlu", "abstract_algebra"), ("agieval", "gaokao-english"))

@@ -27,12 +27,12 @@ FAST_RETRIES = {"CBENCH_WEBHOOK_BACKOFF_SECONDS": "0.2", "CBENCH_WEBHOOK_POLL_IN
                 "CBENCH_WORKER_POLL_INTERVAL": "0.2"}
 
 
-def _delivery(session_factory) -> WebhookDelivery | None:  # noqa: ANN001
+def _delivery(session_factory) -> WebhookDelivery | None:
     with session_factory() as session:
         return session.scalars(select(WebhookDelivery)).first()
 
 
-def _wait(condition, timeout: float, what: str):  # noqa: ANN001, ANN202
+def _wait(condition, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -42,7 +42,7 @@ def _wait(condition, timeout: float, what: str):  # noqa: ANN001, ANN202
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_a_server_restart_loses_no_event(spawn_cbench, worker_settings: Settings, session_factory,  # noqa: ANN001
+def test_a_server_restart_loses_no_event(spawn_cbench, worker_settings: Settings, session_factory,
                                          tiny_model_dir: Path) -> None:
     receiver = Receiver(port=free_port())  # down: nothing listens on its port yet
     with session_factory() as session:

@@ -32,7 +32,7 @@ def spawn(spawn_cbench: Callable[..., subprocess.Popen]) -> Callable[..., subpro
     return start
 
 
-def queue(session_factory, settings: Settings, path: Path, count: int, **options) -> list[int]:  # noqa: ANN001, ANN003
+def queue(session_factory, settings: Settings, path: Path, count: int, **options) -> list[int]:
     with session_factory() as session:
         model = register_model(session, settings, ModelCreate(name="tiny", path=str(path)))
         body = JobCreate(model=model.id, benchmarks=["mmlu"], options=JobOptions(device="cpu", **options))
@@ -49,18 +49,18 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300) -> 
         time.sleep(0.05)
 
 
-def jobs(session_factory) -> list[Job]:  # noqa: ANN001
+def jobs(session_factory) -> list[Job]:
     with session_factory() as session:
         return list(session.scalars(select(Job).order_by(Job.id)))
 
 
-def prediction_count(session_factory, job_id: int) -> int:  # noqa: ANN001
+def prediction_count(session_factory, job_id: int) -> int:
     with session_factory() as session:
         return session.scalar(select(func.count()).where(PredictionRow.job_id == job_id)) or 0
 
 
-def test_three_workers_drain_thirty_jobs_exactly_once(session_factory, worker_settings: Settings,  # noqa: ANN001
-                                                      tiny_model_dir: Path, spawn) -> None:  # noqa: ANN001
+def test_three_workers_drain_thirty_jobs_exactly_once(session_factory, worker_settings: Settings,
+                                                      tiny_model_dir: Path, spawn) -> None:
     ids = queue(session_factory, worker_settings, tiny_model_dir, 30, subjects=["abstract_algebra"], limit=1)
     workers = [spawn() for _ in range(3)]
     wait_for(lambda: all(j.status in ("succeeded", "failed") for j in jobs(session_factory)), "30 jobs to finish")
@@ -73,8 +73,8 @@ def test_three_workers_drain_thirty_jobs_exactly_once(session_factory, worker_se
     assert all(prediction_count(session_factory, j.id) == 1 and j.summary["n"] == 1 for j in done)
 
 
-def test_sigkilled_workers_job_is_finished_by_another(session_factory, worker_settings: Settings,  # noqa: ANN001
-                                                      tiny_model_dir: Path, spawn) -> None:  # noqa: ANN001
+def test_sigkilled_workers_job_is_finished_by_another(session_factory, worker_settings: Settings,
+                                                      tiny_model_dir: Path, spawn) -> None:
     [job_id] = queue(session_factory, worker_settings, tiny_model_dir, 1, limit=ALL_MMLU_LIMIT)
     first = spawn(lease=3)
     wait_for(lambda: prediction_count(session_factory, job_id) > 0, "the first batch to be stored")
@@ -95,8 +95,8 @@ def test_sigkilled_workers_job_is_finished_by_another(session_factory, worker_se
     assert len(question_ids) == len(set(question_ids)) == expected == job.progress_total == job.summary["n"]
 
 
-def test_sigterm_finishes_the_batch_and_releases_the_lease(session_factory, worker_settings: Settings,  # noqa: ANN001
-                                                          tiny_model_dir: Path, spawn) -> None:  # noqa: ANN001
+def test_sigterm_finishes_the_batch_and_releases_the_lease(session_factory, worker_settings: Settings,
+                                                          tiny_model_dir: Path, spawn) -> None:
     [job_id] = queue(session_factory, worker_settings, tiny_model_dir, 1, limit=ALL_MMLU_LIMIT)
     worker = spawn()
     wait_for(lambda: prediction_count(session_factory, job_id) > 0, "the first batch to be stored")

@@ -60,7 +60,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Ite
            "CBENCH_MODEL_ROOTS": str(work / "models"), "CBENCH_WORKER_DEVICE": "cpu",
            "CBENCH_WORKER_POLL_INTERVAL": "0.2", "CBENCH_WORKER_CHUNK_SIZE": "1", "OMP_NUM_THREADS": "1",
            "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT)}
-    log = open(work / "server.log", "w")  # noqa: SIM115  (closed below)
+    log = open(work / "server.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "cbench.main", "serve", "--port", str(port)], cwd=work,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -87,7 +87,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Ite
         log.close()
 
 
-def test_submit_wait_gets_the_scores_the_server_stores(live_server) -> None:  # noqa: ANN001
+def test_submit_wait_gets_the_scores_the_server_stores(live_server) -> None:
     url, token, model, work = live_server
     result = cbench("submit", "--server", url, "--model", str(model), "--benchmarks", "mmlu",
                     "--subjects", "abstract_algebra,anatomy", "--limit", "3", "--wait", "--format", "json",
@@ -122,7 +122,7 @@ def test_submit_wait_gets_the_scores_the_server_stores(live_server) -> None:  # 
     assert again.returncode == 2 and "409" in again.stderr and "already succeeded" in again.stderr
 
 
-def test_submit_without_wait_then_cancel(live_server) -> None:  # noqa: ANN001
+def test_submit_without_wait_then_cancel(live_server) -> None:
     url, token, _model, work = live_server
     submitted = cbench("submit", "--server", url, "--token", token, "--model", "tiny-remote",
                        "--benchmarks", "cmmlu", "--format", "json", cwd=work)
@@ -139,7 +139,7 @@ def test_submit_without_wait_then_cancel(live_server) -> None:  # noqa: ANN001
     (("submit", "--model", "tiny-remote", "--benchmarks", "nope"), "unknown benchmark"),
     (("submit", "--model", "tiny-remote", "--benchmarks", "mmlu", "--token", "cbt_bad_token"), "401"),
 ])
-def test_bad_input_exits_2_with_a_message(live_server, args, message: str) -> None:  # noqa: ANN001
+def test_bad_input_exits_2_with_a_message(live_server, args, message: str) -> None:
     url, token, _model, work = live_server
     env = {"CBENCH_SERVER": url, "CBENCH_TOKEN": token}
     result = cbench(*args, cwd=work, **env)

@@ -47,7 +47,7 @@ class Case:
     vllm_info: dict[str, object]
 
 
-def score_all(backend, template: str, data_dir: Path) -> dict[str, object]:  # noqa: ANN001
+def score_all(backend, template: str, data_dir: Path) -> dict[str, object]:
     from evaluators.runner import RunOptions, run_benchmark
 
     return {benchmark: run_benchmark(backend, RunOptions(benchmark=benchmark, template=template, data_dir=data_dir,
@@ -99,7 +99,7 @@ def case(request: pytest.FixtureRequest, data_dir: Path, report: list[str]) -> C
     return Case(model, template, directory, vllm_outcomes, hf_outcomes, info)
 
 
-def predictions(outcome) -> list[Prediction]:  # noqa: ANN001
+def predictions(outcome) -> list[Prediction]:
     return outcome.predictions  # type: ignore[no-any-return]
 
 

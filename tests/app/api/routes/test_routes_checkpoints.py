@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 
-def body(path: Path, **extra) -> dict:  # noqa: ANN003
+def body(path: Path, **extra) -> dict:
     return {"run": "run1", "step": 1000, "tokens_seen": 4_096_000, "path": str(path), "benchmarks": ["mmlu", "ceval"],
             "options": {"limit": 1}, "tags": ["cpt"], **extra}
 
@@ -27,7 +27,7 @@ def test_register_checkpoint_queues_jobs(client: TestClient, auth: dict[str, str
 
 
 def test_same_step_other_path_is_409(client: TestClient, auth: dict[str, str], model_dir: Path, model_root: Path,
-                                     make_model_dir) -> None:  # noqa: ANN001
+                                     make_model_dir) -> None:
     other = make_model_dir(model_root / "other")
     assert client.post("/api/v1/checkpoints", json=body(model_dir), headers=auth).status_code == 201
     response = client.post("/api/v1/checkpoints", json=body(other), headers=auth)

@@ -35,7 +35,7 @@ def anatomy(data_dir: Path):
     return load_benchmark("mmlu", str(data_dir), subjects=["anatomy"])[1]["anatomy"]
 
 
-def _seed_checkpoint(session_factory, questions) -> tuple[int, dict[str, bool]]:  # noqa: ANN001
+def _seed_checkpoint(session_factory, questions) -> tuple[int, dict[str, bool]]:
     """A run-a checkpoint with an MMLU anatomy job: planted questions (the first 5 long ones) right, others right
     when their index is a multiple of 3."""
     planted = {q.id for q in [q for q in questions if len(units(q.question)) >= 16][:5]}

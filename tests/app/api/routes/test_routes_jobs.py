@@ -16,7 +16,7 @@ def model_id(client: TestClient, auth: dict[str, str], model_dir: Path) -> int:
     return client.post("/api/v1/models", json={"name": "m1", "path": str(model_dir)}, headers=auth).json()["id"]
 
 
-def submit(client: TestClient, auth: dict[str, str], **body) -> object:  # noqa: ANN003
+def submit(client: TestClient, auth: dict[str, str], **body) -> object:
     return client.post("/api/v1/jobs", json=body, headers=auth)
 
 
@@ -72,7 +72,7 @@ def prediction(qid: str, subject: str, correct: bool) -> Prediction:
 
 
 def test_predictions_paging_and_filters(client: TestClient, auth: dict[str, str], model_id: int,
-                                        session_factory) -> None:  # noqa: ANN001
+                                        session_factory) -> None:
     job = submit(client, auth, model=model_id, benchmarks=["mmlu"]).json()["data"][0]
     with session_factory() as session:
         insert_predictions(session, job["id"], [prediction(f"anatomy/{i}", "anatomy", i % 2 == 0) for i in range(5)])

@@ -9,7 +9,7 @@ from evaluators.aggregate import summarize
 from evaluators.records import Prediction
 
 
-def add_result(session, model: Model, benchmark: str, correct: list[bool], status: str = "succeeded",  # noqa: ANN001
+def add_result(session, model: Model, benchmark: str, correct: list[bool], status: str = "succeeded",
                template: str = "colossaleval") -> Job:
     predictions = [Prediction(question_id=f"s/{i}", subject="s", gold="A", pred="A" if ok else "B", scores={},
                               correct=ok, prompt_sha256="") for i, ok in enumerate(correct)]
@@ -20,7 +20,7 @@ def add_result(session, model: Model, benchmark: str, correct: list[bool], statu
     return job
 
 
-def test_leaderboard(client: TestClient, session_factory) -> None:  # noqa: ANN001
+def test_leaderboard(client: TestClient, session_factory) -> None:
     with session_factory() as session:
         a = Model(name="a", path="/a", source="local", tags=["base"], training_run="r1", step=10)
         b = Model(name="b", path="/b", source="local", tags=["cpt"], training_run="r2", step=20)
@@ -42,7 +42,7 @@ def test_leaderboard(client: TestClient, session_factory) -> None:  # noqa: ANN0
     assert client.get("/api/v1/leaderboard", params={"run": "r2"}).json()["count"] == 2
 
 
-def test_templates_are_never_mixed_in_one_column(client: TestClient, session_factory) -> None:  # noqa: ANN001
+def test_templates_are_never_mixed_in_one_column(client: TestClient, session_factory) -> None:
     with session_factory() as session:
         model = Model(name="m", path="/m", source="local", tags=[])
         session.add(model)

@@ -42,7 +42,7 @@ def test_path_without_config_is_422(client: TestClient, auth: dict[str, str], mo
 
 
 def test_path_outside_roots_names_the_variable(client: TestClient, auth: dict[str, str], tmp_path: Path,
-                                               model_root: Path, make_model_dir) -> None:  # noqa: ANN001
+                                               model_root: Path, make_model_dir) -> None:
     outside = make_model_dir(tmp_path / "elsewhere")
     response = client.post("/api/v1/models", json={"name": "x", "path": str(outside)}, headers=auth)
     assert response.status_code == 422
