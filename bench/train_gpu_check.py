@@ -230,6 +230,31 @@ def run_config(plugin: str, attn: str, opts, use_hybrid: bool) -> dict:
     return result
 
 
+def run_one(entry: dict, opts, use_hybrid: bool, broken: dict[str, str]) -> None:
+    """Run one config into `entry` (figures, or the skip reason, or the failed stage and error); a plugin that
+    fails to boost goes into `broken` so that its other configs are skipped."""
+    import torch
+
+    plugin, attn = entry["plugin"], entry["attn"]
+    start = time.perf_counter()
+    try:
+        entry.update(run_config(plugin, attn, opts, use_hybrid))
+    except Skip as exc:
+        entry["skipped"] = str(exc)
+    except StageError as exc:
+        entry.update(stage=exc.stage, error=short_error(exc.cause), at=raised_at(exc.cause))
+        if exc.stage == "boost" and attn != "colo_flash":
+            broken[plugin] = entry["error"]
+        traceback.print_exc()
+    except Exception as exc:
+        entry.update(error=short_error(exc), at=raised_at(exc))
+        traceback.print_exc()
+    entry["wall_s"] = round(time.perf_counter() - start, 1)
+    gc.collect()
+    if opts.device == "cuda":
+        torch.cuda.empty_cache()
+
+
 def select(opts) -> list[tuple[str, str]]:
     plugins = [p for p in opts.plugins.split(",") if p]
     unknown = sorted(set(plugins) - set(PLUGINS))
@@ -314,24 +339,8 @@ def main() -> int:
         elif plugin in broken:
             entry["skipped"] = f"{plugin} failed to boost: {broken[plugin]}"[:300]
         else:
-            start = time.perf_counter()
-            try:
-                entry.update(run_config(plugin, attn, opts, use_hybrid))
-            except Skip as exc:
-                entry["skipped"] = str(exc)
-            except StageError as exc:
-                entry.update(stage=exc.stage, error=short_error(exc.cause), at=raised_at(exc.cause))
-                if exc.stage == "boost" and attn != "colo_flash":
-                    broken[plugin] = entry["error"]
-                traceback.print_exc()
-            except Exception as exc:
-                entry.update(error=short_error(exc), at=raised_at(exc))
-                traceback.print_exc()
-            entry["wall_s"] = round(time.perf_counter() - start, 1)
+            run_one(entry, opts, use_hybrid, broken)
             longest = max(longest, entry["wall_s"])
-            gc.collect()
-            if opts.device == "cuda":
-                torch.cuda.empty_cache()
         print(f"{plugin:7s} {attn:18s} " + json.dumps({k: v for k, v in entry.items() if k not in ("plugin", "attn")}),
               flush=True)
         summary["configs"].append(entry)
