@@ -60,17 +60,17 @@ def test_one_changed_weight_changes_the_hash(client: TestClient, auth: dict[str,
     assert changed["content_hash"] != first["content_hash"]
 
 
-def test_two_demo_models_with_different_weights_differ(client: TestClient, app, settings: Settings,
-                                                       data_dir: Path) -> None:
+def test_two_random_models_with_different_weights_differ(client: TestClient, auth: dict[str, str],
+                                                         model_root: Path, data_dir: Path) -> None:
+    """Two random-init LLaMAs (as the demo's baseline is built) of one shape and two seeds: the same weight file names
+    and sizes, different bytes; registered through the API, their fingerprints differ."""
     pytest.importorskip("torch")
-    from app.demo import DEMO_MODELS, queue_demo
+    from evaluators.tiny_model import build_tiny_llama
 
-    queue_demo(app.state.session_factory, settings)
-    with app.state.session_factory() as session:
-        hashes = {m.name: m.content_hash for m in session.query(Model)}
-    a, b = (hashes[name] for name, _seed in DEMO_MODELS)
-    assert len(a) == len(b) == 64 and a != b
-    directories = [settings.model_root_paths[0] / name for name, _seed in DEMO_MODELS]
+    directories = [build_tiny_llama(model_root / f"seed-{seed}", data_dir / "tokenizers" / "llama2", seed=seed)
+                   for seed in (1, 2)]
+    hashes = [_register(client, auth, d.name, d)["content_hash"] for d in directories]
+    assert len(hashes[0]) == len(hashes[1]) == 64 and hashes[0] != hashes[1]
     sizes = [{f.name: f.stat().st_size for f in fingerprint.weight_files(d)} for d in directories]
     assert sizes[0] == sizes[1]  # same names and sizes: only the contents tell them apart
 
