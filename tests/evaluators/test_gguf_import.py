@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.importorskip("gguf", reason="GGUF import needs the gguf package (the eval extra of .venv; not in .venv-train)")
+
 from cbench.main import main
 from evaluators.gguf_import import IMPORT_RECORD, GGUFImportError, file_sha256, import_gguf, packaged_smollm2
 
