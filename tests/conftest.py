@@ -130,3 +130,37 @@ def smollm2_dir() -> Path:
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     return cached_import(source, Settings(_env_file=None).cache_dir)
+
+
+# --- Pages in a real browser: the application served by uvicorn on a free port, in a thread of the test process. ---
+
+@contextmanager
+def _served(app: object) -> Iterator[str]:
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def serve_app():
+    """`with serve_app(app) as base_url:` runs `app` with uvicorn on a free local port until the block ends."""
+    return _served

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,16 +30,8 @@ ESTIMATE = {"acc": 47.5, "stderr": 2.0, "ci_low": 43.58, "ci_high": 51.42, "n": 
             "subjects": 57, "metric": "first_token"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    import uvicorn
-
+def server(serve_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('run-browser') / 'cbench.db'}"
     upgrade(url)
     app = create_app(Settings(_env_file=None, database_url=url, leaderboard_cache_seconds=0))
@@ -61,18 +50,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
         session.add(job)
         session.commit()
         running_job = job.id
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", running_job
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base_url:
+        yield base_url, running_job
     app.state.engine.dispose()
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,33 +29,15 @@ if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded, str]]:
-    import uvicorn
-
+def server(serve_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded, str]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'cbench.db'}"
     upgrade(url)
     app = create_app(Settings(_env_file=None, database_url=url, leaderboard_cache_seconds=0))
     with app.state.session_factory() as session:
         seeded = seed(session)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", seeded, url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base_url:
+        yield base_url, seeded, url
     app.state.engine.dispose()
 
 

@@ -11,8 +11,6 @@ import hashlib
 import math
 import re
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -30,7 +28,7 @@ from evaluators.aggregate import summarize
 from evaluators.records import Prediction
 
 from .conftest import add_succeeded_job, seed
-from .test_browser import SHOTS, _free_port, browser, page, sync_api  # noqa: F401  (fixtures)
+from .test_browser import SHOTS, browser, page, sync_api  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -78,9 +76,7 @@ class Extra:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object, Extra, str]]:
-    import uvicorn
-
+def server(serve_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object, Extra, str]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('browser15') / 'cbench.db'}"
     upgrade(url)
     app = create_app(Settings(_env_file=None, database_url=url, leaderboard_cache_seconds=0))
@@ -119,18 +115,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, obje
         extra.history_job, extra.eta_job, extra.cancel_job = history.id, running.id, queued.id
         _row, extra.token = create_token(session, "browser")
         session.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", seeded, extra, url
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base_url:
+        yield base_url, seeded, extra, url
     app.state.engine.dispose()
 
 

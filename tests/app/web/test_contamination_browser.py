@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,16 +30,8 @@ SUBJECTS = ("abstract_algebra", "anatomy", "astronomy")
 PLANTED = ("anatomy/0", "anatomy/1", "anatomy/2", "astronomy/3")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[tuple[str, int, float]]:
-    import uvicorn
-
+def server(serve_app, tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[tuple[str, int, float]]:
     root = tmp_path_factory.mktemp("contamination-browser")
     url = f"sqlite:///{root / 'cbench.db'}"
     upgrade(url)
@@ -67,18 +56,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator
         model_id = model.id
     outcomes = {p.question_id: p.correct for p in make_predictions("cpt@step-1", "mmlu", 0.5, SUBJECTS)}
     clean = [v for q, v in outcomes.items() if q not in PLANTED]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", model_id, 100 * sum(clean) / len(clean)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base_url:
+        yield base_url, model_id, 100 * sum(clean) / len(clean)
     app.state.engine.dispose()
 
 
