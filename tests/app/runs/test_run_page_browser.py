@@ -55,19 +55,6 @@ def server(serve_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     app.state.engine.dispose()
 
 
-@pytest.fixture
-def page() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        tab = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield tab
-        chromium.close()
-        assert not errors, f"JavaScript errors: {errors}"
-
-
 def test_run_page_shows_verdict_markers_and_signal_noise(server, page) -> None:
     base, _job = server
     page.goto(base + "/runs/cpt")

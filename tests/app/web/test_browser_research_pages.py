@@ -28,7 +28,7 @@ from evaluators.aggregate import summarize
 from evaluators.records import Prediction
 
 from .conftest import add_succeeded_job, seed
-from .test_browser import SHOTS, browser, page, sync_api  # noqa: F401  (fixtures)
+from .test_browser import SHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -129,7 +129,7 @@ def _names(tab) -> list[str]:
     return tab.locator("#leaderboard tbody tr td.name a").all_inner_texts()
 
 
-def test_leaderboard_intervals_chart_chance_and_unscored_toggle(server, page) -> None:  # noqa: F811
+def test_leaderboard_intervals_chart_chance_and_unscored_toggle(server, page) -> None:
     base, _seeded, extra, _url = server
     page.goto(base + "/?cols=mmlu,cmmlu")
     _shot(page, "leaderboard-intervals")
@@ -148,7 +148,7 @@ def test_leaderboard_intervals_chart_chance_and_unscored_toggle(server, page) ->
     assert extra.unscored in _names(page)
 
 
-def test_leaderboard_sorts_names_naturally(server, page) -> None:  # noqa: F811
+def test_leaderboard_sorts_names_naturally(server, page) -> None:
     base, *_ = server
     page.goto(base + "/?q=^step-&sort=name")
     assert _names(page) == ["step-1", "step-2", "step-10"]  # server side
@@ -157,7 +157,7 @@ def test_leaderboard_sorts_names_naturally(server, page) -> None:  # noqa: F811
     assert _names(page) == ["step-1", "step-2", "step-10"]
 
 
-def test_chinese_question_renders_with_a_cjk_font(server, page) -> None:  # noqa: F811
+def test_chinese_question_renders_with_a_cjk_font(server, page) -> None:
     fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout
     assert "CJK" in fonts, "no CJK font installed (Debian: apt-get install fonts-noto-cjk)"
     base, _seeded, extra, _url = server
@@ -185,7 +185,7 @@ def test_chinese_question_renders_with_a_cjk_font(server, page) -> None:  # noqa
     assert blank and first != second and first != page.locator("#g0").screenshot()
 
 
-def test_job_page_shows_the_question_once_and_probabilities(server, page) -> None:  # noqa: F811
+def test_job_page_shows_the_question_once_and_probabilities(server, page) -> None:
     base, _seeded, extra, _url = server
     page.goto(base + f"/jobs/{extra.zh_job}")
     assert page.locator("details.shared-prefix").count() == 1  # the few-shot block, once for the subject
@@ -204,7 +204,7 @@ def test_job_page_shows_the_question_once_and_probabilities(server, page) -> Non
     assert shown.count() == 4
 
 
-def test_job_page_numbers_and_jump(server, page) -> None:  # noqa: F811
+def test_job_page_numbers_and_jump(server, page) -> None:
     base, seeded, _extra, _url = server
     job = seeded.jobs[("alpha-7b", "mmlu")]
     page.goto(base + f"/jobs/{job}?per_page=2")  # 36 questions: 18 pages
@@ -219,14 +219,14 @@ def test_job_page_numbers_and_jump(server, page) -> None:  # noqa: F811
     assert page.locator("ol.predictions").get_attribute("start") == "17"
 
 
-def test_failed_job_bar_is_not_full(server, page) -> None:  # noqa: F811
+def test_failed_job_bar_is_not_full(server, page) -> None:
     base, seeded, _extra, _url = server
     page.goto(base + f"/jobs/{seeded.failed}")
     bar = page.locator("#progress")
     assert float(bar.get_attribute("value")) < float(bar.get_attribute("max"))
 
 
-def test_compare_picks_jobs_draws_a_forest_and_links_questions(server, page) -> None:  # noqa: F811
+def test_compare_picks_jobs_draws_a_forest_and_links_questions(server, page) -> None:
     base, seeded, extra, _url = server
     a, b = seeded.models["alpha-7b"], seeded.models["beta-7b"]
     page.goto(base + f"/compare?a={a}&b={b}")
@@ -255,7 +255,7 @@ def _seconds(text: str) -> int:
     return parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
 
 
-def test_queue_history_estimates_local_time_and_cancel(server, browser) -> None:  # noqa: F811
+def test_queue_history_estimates_local_time_and_cancel(server, browser) -> None:
     base, _seeded, extra, url = server
     context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Shanghai",
                                   locale="en-US")
@@ -296,7 +296,7 @@ def test_queue_history_estimates_local_time_and_cancel(server, browser) -> None:
     assert not errors, errors
 
 
-def test_run_page_keeps_question_sets_apart(server, page) -> None:  # noqa: F811
+def test_run_page_keeps_question_sets_apart(server, page) -> None:
     base, *_ = server
     page.goto(base + "/runs/run-y")
     groups = page.locator("svg.line-chart g.series")
@@ -310,7 +310,7 @@ def test_run_page_keeps_question_sets_apart(server, page) -> None:  # noqa: F811
 
 
 @pytest.mark.parametrize("path, ready", [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
-def test_api_docs_work_offline(server, page, path: str, ready: str) -> None:  # noqa: F811
+def test_api_docs_work_offline(server, page, path: str, ready: str) -> None:
     base, *_ = server
     outside: list[str] = []
 

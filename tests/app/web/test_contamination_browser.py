@@ -61,19 +61,6 @@ def server(serve_app, tmp_path_factory: pytest.TempPathFactory, data_dir: Path) 
     app.state.engine.dispose()
 
 
-@pytest.fixture
-def page() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        tab = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield tab
-        chromium.close()
-        assert not errors, f"JavaScript errors: {errors}"
-
-
 def test_model_page_shows_overlapping_and_clean_scores(server, page) -> None:
     base, model_id, clean_acc = server
     page.goto(f"{base}/models/{model_id}")
