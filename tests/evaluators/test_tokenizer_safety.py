@@ -118,3 +118,15 @@ def test_colossaleval_candidate_ids_for_byte_level_bpe(smollm2_dir: Path, data_d
     plan = build_plan("mmlu", "colossaleval", load_tokenizer(smollm2_dir, "sentencepiece"), data_dir,
                       subjects=["anatomy"], limit=1)
     assert plan.candidate_ids == ((330, 49), (389, 50), (340, 51), (422, 52))
+
+
+def test_gemma3_bos_and_colossaleval_candidate_ids(gemma3_dir: Path, data_dir: Path) -> None:
+    """Gemma's tokenizer adds <bos> (id 2); "Answer: X" ends in '▁A'..., "答案：X" in a bare 'A'..., pinned for Gemma 3.
+    No tokenizer.model in the converted directory, so the `sentencepiece` policy uses its tokenizer.json."""
+    tokenizer = load_tokenizer(gemma3_dir, "sentencepiece")
+    assert isinstance(tokenizer, HFTokenizer) and "GemmaTokenizer" in tokenizer.implementation
+    plan = build_plan("mmlu", "colossaleval", tokenizer, data_dir, subjects=["anatomy"], limit=2)
+    assert plan.bos_added is True and plan.items[0].request.ids[0] == 2
+    assert plan.round_trip is not None and plan.round_trip.passed
+    assert plan.candidate_ids == ((562, 236776), (603, 236799), (565, 236780), (622, 236796))
+    assert [tokenizer.pieces(ids) for ids in plan.candidate_ids] == [["▁A", "A"], ["▁B", "B"], ["▁C", "C"], ["▁D", "D"]]
