@@ -14,6 +14,7 @@ config says `add_bos_token: true`, so both prepend BOS (checked at run time and 
     python -m bench.eval_vs_lmeval --full               # all 57 subjects (long on CPU)
     python -m bench.eval_vs_lmeval --subjects anatomy,virology --output bench.json
     python -m bench.eval_vs_lmeval --model smollm2      # real weights: SmolLM2-135M (GGUF Q4_1, dequantised)
+    python -m bench.eval_vs_lmeval --model gemma3-270m  # Gemma 3 270M (GGUF Q4_K_M; sliding-window layers)
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subjects", default=",".join(DEFAULT_SUBJECTS), help="comma-separated MMLU subjects")
     parser.add_argument("--full", action="store_true", help="all 57 MMLU subjects (overrides --subjects)")
     add_data_dir_argument(parser)
-    parser.add_argument("--model", help="existing model directory, or `smollm2` for the packaged SmolLM2-135M "
-                        "converted once into CBENCH_CACHE_DIR (default: build a random LLaMA in --work-dir)")
+    parser.add_argument("--model", help="existing model directory, or a name in evaluators.gguf_import.PACKAGED_GGUF "
+                        "(`smollm2`, ...) converted once into CBENCH_CACHE_DIR (default: a random LLaMA in --work-dir)")
     parser.add_argument("--work-dir", help="where the model and lm-eval task files go (default: a temp dir)")
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
@@ -193,11 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model_dir = Path(args.model) if args.model else work / "model"
-    if args.model == "smollm2":
-        from app.core.config import Settings
-        from evaluators.gguf_import import cached_import, packaged_smollm2
+    from evaluators.gguf_import import PACKAGED_GGUF, cached_import, packaged_gguf
 
-        model_dir = cached_import(packaged_smollm2(), Settings().cache_dir)
+    if args.model in PACKAGED_GGUF:
+        from app.core.config import Settings
+
+        cache_dir = Settings().cache_dir
+        model_dir = cached_import(packaged_gguf(args.model, cache_dir), cache_dir)
     if not args.model:
         build_tiny_llama(model_dir, data_dir / "tokenizers" / "llama2", hidden_size=args.hidden,
                          num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.heads,

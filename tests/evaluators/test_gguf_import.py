@@ -135,3 +135,11 @@ def test_missing_chunk_wheels_name_the_install_command(tmp_path: Path, monkeypat
                                                 r"--no-deps cbench-absent==9\.9 cbench-absent-part1==9\.9`"):
         packaged_gguf("absent", tmp_path)
     assert not (tmp_path / "gguf" / "x.gguf").exists()
+
+
+def test_cli_finds_gemma3_by_name(gemma3_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cbench models import gemma3-270m` resolves to the assembled file (refused here before converting anything)."""
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "x").write_text("keep me")
+    assert main(["models", "import", "gemma3-270m", "--output", str(tmp_path / "out")]) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
