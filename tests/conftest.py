@@ -8,8 +8,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def skip_or_fail(message: str, switch: str) -> NoReturn:
+    """Skip the test for want of `message`'s resource, or fail it where `switch` is 1 (as scripts/test.sh and CI
+    set CBENCH_REQUIRE_DATA, CBENCH_REQUIRE_POSTGRES and CBENCH_REQUIRE_BROWSER: missing is a failure there)."""
+    if os.environ.get(switch) == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +30,7 @@ def data_dir() -> Path:
     configured = os.environ.get("CBENCH_DATA_DIR")
     if not configured or not Path(configured).is_dir():
         message = f"benchmark data not found at {configured}" if configured else "CBENCH_DATA_DIR is not set"
-        if os.environ.get("CBENCH_REQUIRE_DATA") == "1":  # CI: missing data is a failure, not a skip
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(message, "CBENCH_REQUIRE_DATA")
     return Path(configured)
 
 
@@ -44,10 +53,8 @@ def fresh_postgres_database() -> Iterator[str]:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         admin.dispose()
-        message = f"Postgres not reachable at {POSTGRES_URL} (set CBENCH_TEST_POSTGRES_URL): {exc}"
-        if os.environ.get("CBENCH_REQUIRE_POSTGRES") == "1":  # CI: a missing database is a failure, not a skip
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"Postgres not reachable at {POSTGRES_URL} (set CBENCH_TEST_POSTGRES_URL): {exc}",
+                     "CBENCH_REQUIRE_POSTGRES")
     try:
         yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -183,10 +190,13 @@ def serve_app():
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium driven by playwright (never a downloaded browser), one per test module."""
+    """Debian's Chromium driven by playwright (never a downloaded browser), one per test module; without it the
+    browser tests skip (fail under CBENCH_REQUIRE_BROWSER=1)."""
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        skip_or_fail("Debian chromium not installed (apt-get install -y chromium)", "CBENCH_REQUIRE_BROWSER")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium",
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM),
                                      args=["--headless", "--no-sandbox", "--disable-gpu",
                                            "--disable-background-networking"])
         yield chromium

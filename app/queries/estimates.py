@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Job
 from app.queries.predictions import load_predictions
+from app.schemas.runs import RunEstimatePublic
 from evaluators.catalog import BENCHMARKS, load_spec
 from evaluators.estimates import strata_from_predictions, stratified_estimate
 
@@ -33,12 +34,15 @@ def store_estimate(session: Session, job_id: int, owner: str, estimate: dict[str
 
 
 def running_estimates(session: Session, model_ids: Collection[int],
-                      template: str) -> dict[int, dict[str, dict[str, Any]]]:
-    """model id → benchmark → the newest running job's estimate (with its `job_id`), for jobs with `template`."""
-    query = (select(Job.id, Job.model_id, Job.benchmark, Job.estimate)
+                      template: str) -> dict[int, dict[str, RunEstimatePublic]]:
+    """Model id → benchmark → the newest running job with `template` that has published its estimate."""
+    if not model_ids:
+        return {}
+    query = (select(Job.id, Job.model_id, Job.benchmark, Job.progress_done, Job.progress_total, Job.estimate)
              .where(Job.status == "running", Job.estimate.is_not(None), Job.template == template,
                     Job.model_id.in_(list(model_ids))).order_by(Job.id))
-    found: dict[int, dict[str, dict[str, Any]]] = {}
-    for job_id, model_id, benchmark, estimate in session.execute(query):
-        found.setdefault(model_id, {})[benchmark] = {**estimate, "job_id": job_id}
+    found: dict[int, dict[str, RunEstimatePublic]] = {}
+    for job_id, model_id, benchmark, done, total, estimate in session.execute(query):
+        found.setdefault(model_id, {})[benchmark] = RunEstimatePublic(
+            job_id=job_id, benchmark=benchmark, progress_done=done, progress_total=total, estimate=estimate)
     return found

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
 from app.db.models import JOB_STATUSES, Job, Model
-from app.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.errors import ConflictError, InvalidRequestError
+from app.queries.rows import get_row
 from app.schemas.jobs import JobPublic, JobWithModelPublic
-from app.schemas.types import MAX_ID
 
 
 def create_job(session: Session, *, model_id: int, benchmark: str, template: str, config: dict[str, Any]) -> Job:
@@ -25,12 +25,7 @@ def create_job(session: Session, *, model_id: int, benchmark: str, template: str
 
 
 def get_job(session: Session, job_id: int) -> Job:
-    if not 1 <= job_id <= MAX_ID:  # out of the column's range: no such row (and no database error)
-        raise NotFoundError(f"job {job_id} not found")
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFoundError(f"job {job_id} not found")
-    return job
+    return get_row(session, Job, job_id, "job")
 
 
 def _filtered(query: Select, *, statuses: Collection[str] | None = None, model_id: int | None = None,

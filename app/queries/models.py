@@ -11,18 +11,13 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Model
 from app.errors import InvalidRequestError, NotFoundError
+from app.queries.rows import get_row
 from app.schemas.fields import name_key, normalize_name
 from app.schemas.models import ModelPublic
-from app.schemas.types import MAX_ID
 
 
 def get_model(session: Session, model_id: int) -> Model:
-    if not 1 <= model_id <= MAX_ID:  # out of the column's range: no such row (and no database error)
-        raise NotFoundError(f"model {model_id} not found")
-    model = session.get(Model, model_id)
-    if model is None:
-        raise NotFoundError(f"model {model_id} not found")
-    return model
+    return get_row(session, Model, model_id, "model")
 
 
 ASCII_DIGITS = re.compile(r"[0-9]+")

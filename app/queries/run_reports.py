@@ -1,17 +1,17 @@
-"""Reads for a training run's report: its checkpoints, each checkpoint's newest result per benchmark, the
-estimates of its running jobs, and the leaderboard's complete scores (the signal set)."""
+"""Reads for a training run's report: its checkpoints, each checkpoint's newest result per benchmark, and the
+leaderboard's complete scores (the signal set); the running jobs' estimates are `app.queries.estimates`'."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Job, Model
 from app.queries.results import latest_results
+from app.schemas.runs import RunResultPublic
 
 
 @dataclass(frozen=True)
@@ -22,64 +22,29 @@ class Checkpoint:
     tokens_seen: int | None
 
 
-@dataclass(frozen=True)
-class CheckpointResult:
-    """The newest succeeded job of one checkpoint and benchmark."""
-
-    job_id: int
-    model_id: int
-    benchmark: str
-    acc: float
-    ci_low: float
-    ci_high: float
-    n: int
-    expected_n: int | None
-    complete: bool
-    sample_only: bool
-    estimate: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class RunningEstimate:
-    job_id: int
-    model_id: int
-    benchmark: str
-    progress_done: int
-    progress_total: int | None
-    estimate: dict[str, Any]
-
-
 def run_checkpoints(session: Session, run: str) -> list[Checkpoint]:
     query = (select(Model.id, Model.name, Model.step, Model.tokens_seen).where(Model.training_run == run)
              .order_by(Model.step.is_(None), Model.step, Model.id))
     return [Checkpoint(*row) for row in session.execute(query)]
 
 
-def checkpoint_results(session: Session, model_ids: Collection[int], template: str) -> list[CheckpointResult]:
-    """Per (checkpoint, benchmark), the newest succeeded job with `template`."""
+def checkpoint_results(session: Session, model_ids: Collection[int],
+                       template: str) -> dict[int, dict[str, RunResultPublic]]:
+    """Model id → benchmark → the newest succeeded job with `template`."""
     if not model_ids:
-        return []
+        return {}
     query = (select(Job.id, Job.model_id, Job.benchmark, Job.summary, Job.config, Job.estimate)
              .where(Job.model_id.in_(list(model_ids)), Job.status == "succeeded", Job.template == template,
                     Job.summary.is_not(None)).order_by(Job.id))
-    newest: dict[tuple[int, str], CheckpointResult] = {}
+    newest: dict[int, dict[str, RunResultPublic]] = {}
     for job_id, model_id, benchmark, summary, config, estimate in session.execute(query):
         micro = summary["micro"]
-        newest[(model_id, benchmark)] = CheckpointResult(
-            job_id=job_id, model_id=model_id, benchmark=benchmark, acc=float(micro["acc"]),
-            ci_low=float(micro["ci_low"]), ci_high=float(micro["ci_high"]), n=int(micro["n"]),
-            expected_n=summary.get("expected_n"), complete=bool(summary.get("complete")),
-            sample_only=bool((config or {}).get("sample_only")), estimate=estimate)
-    return list(newest.values())
-
-
-def running_estimates(session: Session, model_ids: Collection[int], template: str) -> list[RunningEstimate]:
-    if not model_ids:
-        return []
-    query = (select(Job.id, Job.model_id, Job.benchmark, Job.progress_done, Job.progress_total, Job.estimate)
-             .where(Job.model_id.in_(list(model_ids)), Job.status == "running", Job.template == template,
-                    Job.estimate.is_not(None)).order_by(Job.id))
-    return [RunningEstimate(*row) for row in session.execute(query)]
+        newest.setdefault(model_id, {})[benchmark] = RunResultPublic(
+            job_id=job_id, benchmark=benchmark, acc=float(micro["acc"]), ci_low=float(micro["ci_low"]),
+            ci_high=float(micro["ci_high"]), n=int(micro["n"]), expected_n=summary.get("expected_n"),
+            complete=bool(summary.get("complete")), sample_only=bool((config or {}).get("sample_only")),
+            estimate=estimate)
+    return newest
 
 
 def complete_scores(session: Session, template: str, model_ids: Collection[int] | None = None) -> dict[str, list[float]]:

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
 from app.db.models import Webhook, WebhookAttempt, WebhookDelivery
-from app.errors import NotFoundError
-from app.schemas.types import MAX_ID
+from app.queries.rows import get_row
 from app.webhooks.payloads import event_body
 
 
@@ -33,10 +32,7 @@ def list_webhooks(session: Session) -> Sequence[Webhook]:
 
 
 def get_webhook(session: Session, webhook_id: int) -> Webhook:
-    hook = session.get(Webhook, webhook_id) if 1 <= webhook_id <= MAX_ID else None
-    if hook is None:
-        raise NotFoundError(f"webhook {webhook_id} not found")
-    return hook
+    return get_row(session, Webhook, webhook_id, "webhook")
 
 
 def delete_webhook(session: Session, webhook_id: int) -> None:

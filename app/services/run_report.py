@@ -1,24 +1,25 @@
 """A training run's report: per checkpoint its results, running estimates and stored verdicts, and per benchmark
-(one template) the signal and noise figures of `evaluators.signal_noise`. `GET /api/v1/runs/{name}` returns it
-and the run page draws it; both call `build_run_report`, so they never disagree."""
+(one template) the signal and noise figures of `evaluators.signal_noise`, as the read model `RunPublic`.
+`GET /api/v1/runs/{name}` returns it and the run page draws it; both call `build_run_report`, so they never
+disagree."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidRequestError, NotFoundError
-from app.queries.run_reports import (
-    CheckpointResult,
-    RunningEstimate,
-    checkpoint_results,
-    complete_scores,
-    run_checkpoints,
-    running_estimates,
-)
+from app.queries.estimates import running_estimates
+from app.queries.run_reports import checkpoint_results, complete_scores, run_checkpoints
 from app.queries.verdicts import run_verdicts
+from app.schemas.runs import (
+    CheckpointReportPublic,
+    RunPublic,
+    SignalNoiseFiguresPublic,
+    SignalNoisePublic,
+    VerdictPublic,
+)
 from evaluators.catalog import BENCHMARKS
 from evaluators.signal_noise import NOISE_CHECKPOINTS, SignalNoise, signal_and_noise
 from evaluators.templates import DEFAULT_TEMPLATE, TEMPLATES
@@ -28,54 +29,6 @@ SIGNAL_NOISE_MEANING = ("Signal is how far apart this benchmark puts different m
                         "checkpoints (relative standard deviation); a ratio well above 1 means the benchmark can "
                         "tell checkpoints apart, near or below 1 means its checkpoint-to-checkpoint changes are "
                         "mostly noise.")
-
-
-@dataclass(frozen=True)
-class VerdictReport:
-    benchmark: str
-    baseline: str  # "previous" or "best"
-    baseline_model_id: int
-    baseline_step: int | None
-    job_id: int
-    baseline_job_id: int
-    n: int
-    diff: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    p_adjusted: float
-    verdict: str
-    sample: bool
-
-
-@dataclass(frozen=True)
-class CheckpointReport:
-    model_id: int
-    name: str
-    step: int | None
-    tokens_seen: int | None
-    results: dict[str, CheckpointResult] = field(default_factory=dict)
-    estimates: dict[str, RunningEstimate] = field(default_factory=dict)
-    verdicts: list[VerdictReport] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class SignalNoiseRow:
-    benchmark: str
-    template: str
-    figures: SignalNoise
-    sentence: str
-
-
-@dataclass(frozen=True)
-class RunReport:
-    run: str
-    template: str
-    noise_checkpoints: int
-    benchmarks: list[str]
-    checkpoints: list[CheckpointReport]
-    signal_noise: list[SignalNoiseRow]
-    signal_noise_meaning: str = SIGNAL_NOISE_MEANING
 
 
 def _order(benchmark: str) -> int:
@@ -98,7 +51,7 @@ def describe(benchmark: str, figures: SignalNoise) -> str:
 
 def build_run_report(session: Session, run: str, *, template: str = DEFAULT_TEMPLATE,
                      noise_checkpoints: int = NOISE_CHECKPOINTS,
-                     signal_models: Collection[int] | None = None) -> RunReport:
+                     signal_models: Collection[int] | None = None) -> RunPublic:
     if template not in TEMPLATES:
         raise InvalidRequestError(f"template must be one of {', '.join(TEMPLATES)}, got {template!r}")
     if not 2 <= noise_checkpoints <= 1000:
@@ -110,24 +63,25 @@ def build_run_report(session: Session, run: str, *, template: str = DEFAULT_TEMP
     results = checkpoint_results(session, ids, template)
     estimates = running_estimates(session, ids, template)
     steps = {c.model_id: c.step for c in checkpoints}
-    verdicts: dict[int, list[VerdictReport]] = {}
+    verdicts: dict[int, list[VerdictPublic]] = {}
     for v in run_verdicts(session, ids, template):
-        verdicts.setdefault(v.model_id, []).append(VerdictReport(
+        verdicts.setdefault(v.model_id, []).append(VerdictPublic(
             benchmark=v.benchmark, baseline=v.baseline, baseline_model_id=v.baseline_model_id,
             baseline_step=steps.get(v.baseline_model_id), job_id=v.job_id, baseline_job_id=v.baseline_job_id, n=v.n,
             diff=v.diff, ci_low=v.ci_low, ci_high=v.ci_high, p_value=v.p_value, p_adjusted=v.p_adjusted,
             verdict=v.verdict, sample=v.sample))
-    reports = [CheckpointReport(model_id=c.model_id, name=c.name, step=c.step, tokens_seen=c.tokens_seen,
-                                results={r.benchmark: r for r in results if r.model_id == c.model_id},
-                                estimates={e.benchmark: e for e in estimates if e.model_id == c.model_id},
-                                verdicts=verdicts.get(c.model_id, [])) for c in checkpoints]
-    benchmarks = sorted({r.benchmark for r in results} | {e.benchmark for e in estimates}, key=_order)
+    reports = [CheckpointReportPublic(model_id=c.model_id, name=c.name, step=c.step, tokens_seen=c.tokens_seen,
+                                      results=results.get(c.model_id, {}), estimates=estimates.get(c.model_id, {}),
+                                      verdicts=verdicts.get(c.model_id, [])) for c in checkpoints]
+    benchmarks = sorted({b for found in (results, estimates) for by_bench in found.values() for b in by_bench},
+                        key=_order)
     signal_set = complete_scores(session, template, signal_models)
     rows = []
     for bench in benchmarks:
         series = [r.results[bench].acc for r in reports if bench in r.results and r.results[bench].complete]
         figures = signal_and_noise(signal_set.get(bench, []), series, last=noise_checkpoints)
-        rows.append(SignalNoiseRow(benchmark=bench, template=template, figures=figures,
-                                   sentence=describe(bench, figures)))
-    return RunReport(run=run, template=template, noise_checkpoints=noise_checkpoints, benchmarks=benchmarks,
-                     checkpoints=reports, signal_noise=rows)
+        rows.append(SignalNoisePublic(benchmark=bench, template=template,
+                                      figures=SignalNoiseFiguresPublic.model_validate(figures),
+                                      sentence=describe(bench, figures)))
+    return RunPublic(run=run, template=template, noise_checkpoints=noise_checkpoints, benchmarks=benchmarks,
+                     checkpoints=reports, signal_noise=rows, signal_noise_meaning=SIGNAL_NOISE_MEANING)

@@ -6,25 +6,9 @@ Accuracies are percentages on a fixed 0–100 axis, so charts of different model
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
-
-
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value: float
-    low: float
-    high: float
-    href: str
-    x: float
-    y: float
-    width: float
-    height: float
-    whisker_top: float
-    whisker_bottom: float
-    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,12 +38,26 @@ class BarInput:
     partial: bool = False
 
 
-def _y(value: float, top: float, height: float) -> float:
+@dataclass(frozen=True, kw_only=True)
+class Bar(BarInput):
+    """A `BarInput` with its geometry."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    whisker_top: float
+    whisker_bottom: float
+
+
+def percent_y(value: float, top: float, height: float) -> float:
+    """The y coordinate of an accuracy (clamped to 0–100) on a plot `height` high starting at `top`."""
     return round(top + height * (1.0 - max(0.0, min(100.0, value)) / 100.0), 2)
 
 
-def _percent_ticks(top: float, height: float) -> list[Tick]:
-    return [Tick(value=v, pos=_y(v, top, height), label=f"{v:.0f}") for v in (0, 25, 50, 75, 100)]
+def percent_ticks(top: float, height: float) -> list[Tick]:
+    """The 0, 25, 50, 75 and 100 ticks of that axis."""
+    return [Tick(value=v, pos=percent_y(v, top, height), label=f"{v:.0f}") for v in (0, 25, 50, 75, 100)]
 
 
 def bar_chart(items: Sequence[BarInput], *, bar_width: int = 56, gap: int = 24, plot_height: int = 200) -> BarChart:
@@ -68,14 +66,13 @@ def bar_chart(items: Sequence[BarInput], *, bar_width: int = 56, gap: int = 24, 
     bars = []
     for i, item in enumerate(items):
         x = left + gap + i * (bar_width + gap)
-        y = _y(item.value, top, plot_height)
-        bars.append(Bar(label=item.label, value=item.value, low=item.low, high=item.high, href=item.href, x=x, y=y,
-                        width=bar_width, height=round(top + plot_height - y, 2),
-                        whisker_top=_y(item.high, top, plot_height), whisker_bottom=_y(item.low, top, plot_height),
-                        partial=item.partial))
+        y = percent_y(item.value, top, plot_height)
+        bars.append(Bar(**asdict(item), x=x, y=y, width=bar_width, height=round(top + plot_height - y, 2),
+                        whisker_top=percent_y(item.high, top, plot_height),
+                        whisker_bottom=percent_y(item.low, top, plot_height)))
     width = left + gap + len(items) * (bar_width + gap) + 10
     return BarChart(width=max(width, 200), height=top + plot_height + 40, left=left, bottom=top + plot_height,
-                    bars=bars, y_ticks=_percent_ticks(top, plot_height))
+                    bars=bars, y_ticks=percent_ticks(top, plot_height))
 
 
 @dataclass(frozen=True)
@@ -148,11 +145,11 @@ def line_chart(series: dict[str, Sequence[PointInput]], *, x_label: str, width: 
     for i, (name, raw) in enumerate(series.items()):
         points_in = sorted(raw, key=lambda p: p.x)
         best = max(points_in, key=lambda p: p.value) if points_in else None
-        points = [Point(cx=sx(p.x), cy=_y(p.value, top, plot_height), value=p.value, low=p.low, high=p.high,
+        points = [Point(cx=sx(p.x), cy=percent_y(p.value, top, plot_height), value=p.value, low=p.low, high=p.high,
                         label=p.label, href=p.href, best=p is best) for p in points_in]
         line = " ".join(f"{'M' if j == 0 else 'L'}{p.cx},{p.cy}" for j, p in enumerate(points))
-        upper = [f"{sx(p.x)},{_y(p.high, top, plot_height)}" for p in points_in]
-        lower = [f"{sx(p.x)},{_y(p.low, top, plot_height)}" for p in reversed(points_in)]
+        upper = [f"{sx(p.x)},{percent_y(p.high, top, plot_height)}" for p in points_in]
+        lower = [f"{sx(p.x)},{percent_y(p.low, top, plot_height)}" for p in reversed(points_in)]
         band = ("M" + " L".join(upper + lower) + " Z") if points_in else ""
         drawn.append(Series(name=name, color=PALETTE[i % len(PALETTE)], line=line, band=band, points=points))
     distinct = sorted(set(xs))
@@ -160,7 +157,7 @@ def line_chart(series: dict[str, Sequence[PointInput]], *, x_label: str, width: 
         distinct = [x_min + span * k / 5 for k in range(6)]
     x_ticks = [Tick(value=x, pos=sx(x), label=_short(x)) for x in distinct]
     return LineChart(width=width, height=bottom + 44, left=left, right=right, top=top, bottom=bottom,
-                     x_label=x_label, x_ticks=x_ticks, y_ticks=_percent_ticks(top, plot_height), series=drawn)
+                     x_label=x_label, x_ticks=x_ticks, y_ticks=percent_ticks(top, plot_height), series=drawn)
 
 
 def heat_color(value: float | None) -> str:

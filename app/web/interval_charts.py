@@ -8,9 +8,9 @@ difference with its interval against a zero line (the compare page).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from app.web.charts import PALETTE, Tick
+from app.web.charts import PALETTE, Tick, percent_ticks, percent_y
 
 LEFT, TOP = 40, 10
 
@@ -26,15 +26,10 @@ class IntervalInput:
     partial: bool = False
 
 
-@dataclass(frozen=True)
-class IntervalMark:
-    series: str
-    group: str
-    value: float
-    low: float
-    high: float
-    href: str
-    partial: bool
+@dataclass(frozen=True, kw_only=True)
+class IntervalMark(IntervalInput):
+    """An `IntervalInput` with its colour and geometry."""
+
     color: str
     cx: float
     cy: float
@@ -70,7 +65,7 @@ class GroupedIntervalChart:
 
 
 def _y(value: float, height: float) -> float:
-    return round(TOP + height * (1.0 - max(0.0, min(100.0, value)) / 100.0), 2)
+    return percent_y(value, TOP, height)
 
 
 def grouped_intervals(items: Sequence[IntervalInput], groups: Sequence[str], series: Sequence[str],
@@ -88,14 +83,13 @@ def grouped_intervals(items: Sequence[IntervalInput], groups: Sequence[str], ser
                                   chance_y=_y(level, plot_height) if level is not None else None))
         positions[name] = x
         x += group_width + gap
-    marks = [IntervalMark(series=i.series, group=i.group, value=i.value, low=i.low, high=i.high, href=i.href,
-                          partial=i.partial, color=colors[i.series],
+    marks = [IntervalMark(**asdict(i), color=colors[i.series],
                           cx=round(positions[i.group] + (order[i.series] + 0.5) * slot, 2),
                           cy=_y(i.value, plot_height), y_low=_y(i.low, plot_height), y_high=_y(i.high, plot_height))
              for i in items if i.group in positions and i.series in order]
-    ticks = [Tick(value=v, pos=_y(v, plot_height), label=f"{v:.0f}") for v in (0, 25, 50, 75, 100)]
     return GroupedIntervalChart(width=max(int(x), 240), height=TOP + plot_height + 30, left=LEFT,
-                                bottom=TOP + plot_height, groups=drawn_groups, marks=marks, y_ticks=ticks,
+                                bottom=TOP + plot_height, groups=drawn_groups, marks=marks,
+                                y_ticks=percent_ticks(TOP, plot_height),
                                 legend=[LegendEntry(name=s, color=colors[s]) for s in series])
 
 

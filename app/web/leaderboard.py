@@ -203,7 +203,8 @@ def leaderboard_context(session: Session, params: LeaderboardParams) -> Context:
     clean = {} if params.metric != "clean" else {
         (s.model_id, s.benchmark): s.split.clean for scores in
         clean_scores(session, [m.id for m in chosen], params.template).values() for s in scores}
-    estimates = running_estimates(session, [m.id for m in chosen], params.template) if chosen else {}
+    estimates = {model_id: {b: {**e.estimate, "job_id": e.job_id} for b, e in by_bench.items()}
+                 for model_id, by_bench in running_estimates(session, [m.id for m in chosen], params.template).items()}
     for model in chosen:
         if model.id not in by_model and model.id not in estimates and not params.unscored:
             unscored += 1

@@ -5,7 +5,6 @@ map over the checkpoints. Checkpoints scored on different question sets of a ben
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -70,9 +69,9 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
                                          "ci_high": score.ci_high, "job_id": score.job_id}
     report = build_run_report(session, name)
     return {"title": f"Run {name}", "run": name, "x": x, "x_label": X_AXES[x],
-            "verdicts": [{"model_id": c.model_id, "name": c.name, "step": c.step, **asdict(v)}
+            "verdicts": [{"model_id": c.model_id, "name": c.name, "step": c.step, **v.model_dump()}
                          for c in report.checkpoints for v in c.verdicts],
-            "signal_noise": [asdict(row) for row in report.signal_noise],
+            "signal_noise": [row.model_dump() for row in report.signal_noise],
             "signal_noise_meaning": report.signal_noise_meaning, "noise_checkpoints": report.noise_checkpoints,
             "checkpoints": [{"model_id": m.id, "name": m.name, "step": m.step, "tokens_seen": m.tokens_seen}
                             for m in models],

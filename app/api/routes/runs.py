@@ -33,6 +33,5 @@ def read_run(name: str, session: SessionDep, template: str = DEFAULT_TEMPLATE,
     """A training run: per checkpoint its newest results (one template), running jobs' early estimates ("estimate,
     n of N") and its verdicts against the previous and the best earlier checkpoint (exact McNemar, paired bootstrap
     95% interval, Holm across the checkpoint's benchmarks); per benchmark signal, noise and their ratio."""
-    report = build_run_report(session, name, template=template, noise_checkpoints=noise_checkpoints,
-                              signal_models=parse_model_ids(signal_models))
-    return RunPublic.model_validate(report, from_attributes=True)
+    return build_run_report(session, name, template=template, noise_checkpoints=noise_checkpoints,
+                            signal_models=parse_model_ids(signal_models))

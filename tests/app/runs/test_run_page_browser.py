@@ -3,8 +3,6 @@ table; the job page and the leaderboard show a running job's early estimate as "
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +17,6 @@ from .conftest import add_checkpoint, finish_constructed_job
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-    if os.environ.get("CBENCH_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("Debian chromium not installed (apt-get install -y chromium)")
-    pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
 
 ESTIMATE = {"acc": 47.5, "stderr": 2.0, "ci_low": 43.58, "ci_high": 51.42, "n": 1_412, "population": 14_042,
             "subjects": 57, "metric": "first_token"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +24,19 @@ LETTERS = ("A", "B", "C", "D")
 SUBJECTS = {"mmlu": ("abstract_algebra", "anatomy", "astronomy"), "cmmlu": ("agronomy", "anatomy"),
             "agieval": ("logiqa-en",)}
 PER_SUBJECT = 12
+SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
+"""Where the browser tests save their screenshots."""
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot of a browser tab, saved as `artifacts/screenshots/<name>.png`."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def leaderboard_names(page) -> list[str]:
+    """The model names of the leaderboard's rows, top to bottom."""
+    return page.locator("#leaderboard tbody tr td.name a").all_inner_texts()
 
 
 @dataclass
@@ -62,13 +76,20 @@ def add_succeeded_job(session: Session, model_id: int, model: str, benchmark: st
                       partial: bool = False, subjects: tuple[str, ...] | None = None) -> int:
     subjects = subjects or SUBJECTS[benchmark]
     predictions = make_predictions(model, benchmark, skill, subjects)
+    return store_succeeded_job(session, model_id, benchmark, predictions,
+                               expected_n=len(predictions) + 7 if partial else len(predictions),
+                               subject_names={s: s.replace("_", " ").title() for s in subjects})
+
+
+def store_succeeded_job(session: Session, model_id: int, benchmark: str, predictions: list[Prediction], *,
+                        expected_n: int, subject_names: dict[str, str], record: dict | None = None) -> int:
+    """A succeeded job of `predictions`, with the summary and per-subject rows the worker would store."""
     n = len(predictions)
     metric = "combined" if benchmark == "agieval" else "first_token"
-    summary = summarize(benchmark, predictions, metric=metric, expected_n=n + 7 if partial else n,
-                        subject_names={s: s.replace("_", " ").title() for s in subjects})
+    summary = summarize(benchmark, predictions, metric=metric, expected_n=expected_n, subject_names=subject_names)
     job = Job(model_id=model_id, benchmark=benchmark, template="colossaleval", config={}, status="succeeded",
               progress_done=n, progress_total=n, attempts=1, summary=summary.to_dict(), finished_at=utcnow(),
-              record={"template": "colossaleval", "prompts_sha256": "ab" * 32, "git_revision": "test"})
+              record=record or {"template": "colossaleval", "prompts_sha256": "ab" * 32, "git_revision": "test"})
     session.add(job)
     session.flush()
     insert_predictions(session, job.id, predictions)

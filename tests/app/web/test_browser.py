@@ -3,10 +3,7 @@ page go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,18 +12,9 @@ from app.db.migrate import upgrade
 from app.main import create_app
 from evaluators.paired_stats import mcnemar_exact, paired_counts
 
-from .conftest import XSS_NAME, Seeded, make_predictions, seed
+from .conftest import XSS_NAME, Seeded, leaderboard_names, make_predictions, seed, shot
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"
-
-if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-    if os.environ.get("CBENCH_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
-        raise RuntimeError("Debian chromium not installed (apt-get install -y chromium)")
-    pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -41,43 +29,34 @@ def server(serve_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     app.state.engine.dispose()
 
 
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def _names(page) -> list[str]:
-    return page.locator("#leaderboard tbody tr td.name a").all_inner_texts()
-
-
 def test_leaderboard_sorts_by_clicking_a_header(server, page) -> None:
     base, _seeded, _url = server
     page.goto(base + "/")
-    _shot(page, "leaderboard")
-    before = _names(page)
+    shot(page, "leaderboard")
+    before = leaderboard_names(page)
     page.locator('#leaderboard th[data-col="cmmlu"]').click()
-    descending = _names(page)
+    descending = leaderboard_names(page)
     assert descending != before
     assert descending[0] == "alpha-7b"  # highest cmmlu score
     assert "sort=-cmmlu" in page.url
     assert "sort=-cmmlu" in page.locator("#export-csv").get_attribute("href")
     page.locator('#leaderboard th[data-col="cmmlu"]').click()
-    ascending = _names(page)
+    ascending = leaderboard_names(page)
     assert "sort=cmmlu" in page.url
     assert ascending != descending and ascending[0] != "alpha-7b"
     page.goto(base + "/?sort=name")  # server-side sort from the URL
-    assert _names(page) == sorted(_names(page), key=str.lower)
+    assert leaderboard_names(page) == sorted(leaderboard_names(page), key=str.lower)
 
 
 def test_leaderboard_filters_and_partial_label(server, page) -> None:
     base, _seeded, _url = server
     page.goto(base + "/?q=ckpt")
-    assert all(n.startswith("ckpt-") for n in _names(page)) and len(_names(page)) == 4
+    assert all(n.startswith("ckpt-") for n in leaderboard_names(page)) and len(leaderboard_names(page)) == 4
     page.goto(base + "/")
     assert page.locator("#leaderboard td.partial .badge").first.inner_text() == "partial"
     page.locator('input[name="metric"][value="macro"]').check()
     page.wait_for_url("**metric=macro**")
-    _shot(page, "leaderboard-macro")
+    shot(page, "leaderboard-macro")
 
 
 def test_xss_model_name_renders_as_text(server, page) -> None:
@@ -85,11 +64,11 @@ def test_xss_model_name_renders_as_text(server, page) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(base + "/")
-    assert XSS_NAME in _names(page)
+    assert XSS_NAME in leaderboard_names(page)
     page.goto(base + f"/models/{seeded.models[XSS_NAME]}")
     assert page.locator("#model-name").inner_text() == XSS_NAME
     assert page.locator("script:not([src])").count() == 0
-    _shot(page, "model-xss")
+    shot(page, "model-xss")
     assert not dialogs
 
 
@@ -99,7 +78,7 @@ def test_drill_down_reaches_a_question_prompt(server, page) -> None:
     page.locator("#leaderboard tbody tr", has_text="alpha-7b").locator("td.name a").click()
     page.wait_for_url("**/models/*")
     assert page.locator("svg.bar-chart rect.bar").count() == 3
-    _shot(page, "model")
+    shot(page, "model")
     page.locator("svg.bar-chart a").first.click()
     page.wait_for_url("**/jobs/*")
     page.locator('select[name="subject"]').select_option("anatomy")
@@ -112,7 +91,7 @@ def test_drill_down_reaches_a_question_prompt(server, page) -> None:
         first.locator("details.prompt summary").click()
     prompt = first.locator("pre.prompt-text").inner_text()
     assert "Question" in prompt and "<b>what</b> & why?" in prompt and "anatomy" in prompt
-    _shot(page, "job")
+    shot(page, "job")
 
 
 def test_job_page_updates_live_while_running(server, page) -> None:
@@ -131,7 +110,7 @@ def test_job_page_updates_live_while_running(server, page) -> None:
     page.wait_for_function("document.getElementById('status').textContent === 'failed'", timeout=10000)
     assert page.locator("#error").inner_text() == "worker lost <lease>"
     assert page.locator("#progress-text").inner_text() == "9 / 40"
-    _shot(page, "job-live")
+    shot(page, "job-live")
 
 
 def test_run_page_draws_one_point_per_checkpoint(server, page) -> None:
@@ -143,7 +122,7 @@ def test_run_page_draws_one_point_per_checkpoint(server, page) -> None:
         assert page.locator(f'svg.line-chart circle.point.best[data-benchmark="{benchmark}"]').count() == 1
     assert page.locator("svg.line-chart path.band").count() == 2
     assert page.locator("table.heatmap").first.locator("tbody tr").count() == 3  # mmlu subjects
-    _shot(page, "run")
+    shot(page, "run")
     page.goto(base + "/runs/run-x?x=tokens")
     assert page.locator("svg.line-chart .axis-label").text_content() == "tokens seen"
 
@@ -159,11 +138,11 @@ def test_compare_page_shows_mcnemar_p_value(server, page) -> None:
                            [p.correct for p in make_predictions("beta-7b", "mmlu", 0.35, subjects)])
     assert shown == pytest.approx(mcnemar_exact(counts.only_a, counts.only_b), rel=1e-3)
     assert page.locator("#disagreements tbody tr").count() > 0
-    _shot(page, "compare")
+    shot(page, "compare")
 
 
 def test_queue_page_lists_failure_reasons(server, page) -> None:
     base, _seeded, _url = server
     page.goto(base + "/queue")
     assert page.get_by_text("CUDA out of memory <oom> at layer 3").count() == 1
-    _shot(page, "queue")
+    shot(page, "queue")

@@ -20,15 +20,12 @@ from sqlalchemy import select
 from app.core.config import Settings
 from app.db.base import utcnow
 from app.db.migrate import upgrade
-from app.db.models import Job, Model, SubjectResult
+from app.db.models import Job, Model
 from app.main import create_app
-from app.queries.predictions import insert_predictions
 from app.queries.tokens import create_token
-from evaluators.aggregate import summarize
 from evaluators.records import Prediction
 
-from .conftest import add_succeeded_job, seed
-from .test_browser import SHOTS
+from .conftest import SHOTS, add_succeeded_job, leaderboard_names, seed, shot, store_succeeded_job
 
 pytestmark = pytest.mark.browser
 
@@ -48,21 +45,6 @@ def _zh_predictions() -> list[Prediction]:
                               correct=gold == pred, prompt_sha256=hashlib.sha256(prompt.encode()).hexdigest(),
                               prompt=prompt))
     return out
-
-
-def _add_job(session, model_id: int, benchmark: str, predictions: list[Prediction]) -> int:
-    summary = summarize(benchmark, predictions, metric="first_token", expected_n=len(predictions),
-                        subject_names={p.subject: p.subject for p in predictions})
-    job = Job(model_id=model_id, benchmark=benchmark, template="colossaleval", config={}, status="succeeded",
-              progress_done=len(predictions), progress_total=len(predictions), attempts=1, summary=summary.to_dict(),
-              finished_at=utcnow(), record={"template": "colossaleval"})
-    session.add(job)
-    session.flush()
-    insert_predictions(session, job.id, predictions)
-    session.add_all(SubjectResult(job_id=job.id, subject=s.subject, display=s.display, correct=s.accuracy.correct,
-                                  n=s.accuracy.n, acc=s.accuracy.acc, stderr=s.accuracy.stderr,
-                                  ci_low=s.accuracy.ci_low, ci_high=s.accuracy.ci_high) for s in summary.subjects)
-    return job.id
 
 
 class Extra:
@@ -92,7 +74,10 @@ def server(serve_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         zh = Model(name="zh-model", path="/models/zh", source="local", tags=["zh"])
         session.add(zh)
         session.flush()
-        extra.zh_job = _add_job(session, zh.id, "cmmlu", _zh_predictions())
+        zh_predictions = _zh_predictions()
+        extra.zh_job = store_succeeded_job(session, zh.id, "cmmlu", zh_predictions, expected_n=len(zh_predictions),
+                                           subject_names={"agronomy": "agronomy"},
+                                           record={"template": "colossaleval"})
         alpha = seeded.models["alpha-7b"]
         extra.second_alpha_mmlu = add_succeeded_job(session, alpha, "alpha-7b-rerun", "mmlu", 0.45)
         # run-y: one checkpoint on all three MMLU subjects, two on one subject (another question set)
@@ -120,41 +105,32 @@ def server(serve_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     app.state.engine.dispose()
 
 
-def _shot(tab, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def _names(tab) -> list[str]:
-    return tab.locator("#leaderboard tbody tr td.name a").all_inner_texts()
-
-
 def test_leaderboard_intervals_chart_chance_and_unscored_toggle(server, page) -> None:
     base, _seeded, extra, _url = server
     page.goto(base + "/?cols=mmlu,cmmlu")
-    _shot(page, "leaderboard-intervals")
+    shot(page, "leaderboard-intervals")
     alpha = page.locator("#leaderboard tbody tr", has_text="alpha-7b").locator('td[data-col="mmlu"]')
     low, high = (float(alpha.locator(".pm").get_attribute(k)) for k in ("data-low", "data-high"))
     assert alpha.locator(".pm").inner_text() == f"±{(high - low) / 2:.1f}"  # visible without hovering
     assert page.locator('th .chance-level[data-col="mmlu"]').inner_text() == "chance 25"
-    rows = min(12, len(_names(page)))
+    rows = min(12, len(leaderboard_names(page)))
     scored_cells = page.locator('#leaderboard tbody tr:nth-child(-n+12) td.score').count()
     assert rows > 0 and page.locator("#board-chart circle.mark").count() == scored_cells
     assert page.locator("#board-chart line.chance").count() == 2  # one per shown benchmark
-    assert extra.unscored not in _names(page)
+    assert extra.unscored not in leaderboard_names(page)
     assert "1 model(s) never scored" in page.locator("#unscored-note").inner_text()
     page.locator("#show-unscored").check()
     page.wait_for_url("**unscored=1**")
-    assert extra.unscored in _names(page)
+    assert extra.unscored in leaderboard_names(page)
 
 
 def test_leaderboard_sorts_names_naturally(server, page) -> None:
     base, *_ = server
     page.goto(base + "/?q=^step-&sort=name")
-    assert _names(page) == ["step-1", "step-2", "step-10"]  # server side
+    assert leaderboard_names(page) == ["step-1", "step-2", "step-10"]  # server side
     page.goto(base + "/?q=^step-")
     page.locator('#leaderboard th[data-col="name"]').click()  # client side
-    assert _names(page) == ["step-1", "step-2", "step-10"]
+    assert leaderboard_names(page) == ["step-1", "step-2", "step-10"]
 
 
 def test_chinese_question_renders_with_a_cjk_font(server, page) -> None:
@@ -166,7 +142,7 @@ def test_chinese_question_renders_with_a_cjk_font(server, page) -> None:
     assert ZH_STEM in question.inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     question.screenshot(path=str(SHOTS / "job-cjk-question.png"))
-    _shot(page, "job-cjk")
+    shot(page, "job-cjk")
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
     cdp.send("CSS.enable")
@@ -241,7 +217,7 @@ def test_compare_picks_jobs_draws_a_forest_and_links_questions(server, page) -> 
     subjects = 3 + 2 + 1  # mmlu, cmmlu, agieval subjects shared by both models
     assert page.locator("#forest-plot circle.diff-point").count() == subjects
     assert page.locator("#forest-plot line.ci").count() == subjects
-    _shot(page, "compare-forest")
+    shot(page, "compare-forest")
     link = page.locator("#disagreements a.question-link").first
     qid = link.inner_text()
     link.click()
@@ -285,7 +261,7 @@ def test_queue_history_estimates_local_time_and_cancel(server, browser) -> None:
     tab.reload()  # entered once: still signed in after a reload
     tab.locator(f'button.cancel-job[data-job-id="{extra.cancel_job}"]').click()
     tab.wait_for_function("document.getElementById('cancel-message').textContent.includes('cancelled')")
-    _shot(tab, "queue-history")
+    shot(tab, "queue-history")
     from sqlalchemy import create_engine
 
     engine = create_engine(url)
@@ -306,7 +282,7 @@ def test_run_page_keeps_question_sets_apart(server, page) -> None:
     assert page.locator("svg.line-chart circle.point.best").count() == 2  # one best per question set
     assert page.locator("svg.line-chart line.chance").count() == 1
     assert page.locator("th.series-head").count() == 2
-    _shot(page, "run-question-sets")
+    shot(page, "run-question-sets")
 
 
 @pytest.mark.parametrize("path, ready", [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
@@ -326,4 +302,4 @@ def test_api_docs_work_offline(server, page, path: str, ready: str) -> None:
     page.wait_for_selector(ready, timeout=20000)
     assert "colossal-bench" in page.locator(ready).first.inner_text()
     assert not outside, f"{path} asked the internet for {outside}"
-    _shot(page, f"api-docs{path.replace('/', '-')}")
+    shot(page, f"api-docs{path.replace('/', '-')}")

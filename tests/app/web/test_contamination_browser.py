@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +20,6 @@ from .conftest import add_succeeded_job, make_predictions
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-    pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
 
 SUBJECTS = ("abstract_algebra", "anatomy", "astronomy")
 PLANTED = ("anatomy/0", "anatomy/1", "anatomy/2", "astronomy/3")

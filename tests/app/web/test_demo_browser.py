@@ -1,12 +1,11 @@
 """README command 1 for real: `cbench serve --demo` converts SmolLM2, scores it and the random-init baseline on a
-sample of every benchmark in its in-process worker; headless Chromium then checks the five filled leaderboard
-columns, the random-init label and the compare page's p-value. The SmolLM2 conversion comes from the machine's
-cache (CBENCH_CACHE_DIR), the sample is 2 questions per subject (CBENCH_DEMO_LIMIT)."""
+sample of every benchmark in its in-process worker; headless Chromium (the shared `page` fixture) then checks the
+five filled leaderboard columns, the random-init label and the compare page's p-value. The SmolLM2 conversion comes
+from the machine's cache (CBENCH_CACHE_DIR), the sample is 2 questions per subject (CBENCH_DEMO_LIMIT)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,15 +19,10 @@ from app.demo import BASELINE_NAME, DEMO_SUBJECTS, SMOLLM2_NAME
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-    if os.environ.get("CBENCH_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
-        raise RuntimeError("Debian chromium not installed (apt-get install -y chromium)")
-    pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def test_demo_fills_every_benchmark_for_a_real_model(tmp_path: Path, data_dir: Path, smollm2_dir: Path) -> None:
+def test_demo_fills_every_benchmark_for_a_real_model(tmp_path: Path, data_dir: Path, smollm2_dir: Path,
+                                                     page) -> None:
     import httpx
 
     with socket.socket() as probe:
@@ -60,21 +54,16 @@ def test_demo_fills_every_benchmark_for_a_real_model(tmp_path: Path, data_dir: P
         smol, baseline = models[SMOLLM2_NAME], models[BASELINE_NAME]
         assert smol["status"] == "ready" and "random-init" in baseline["tags"]
 
-        with sync_api.sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = chromium.new_page()
-            page.goto(base + "/")
-            for name in (SMOLLM2_NAME, BASELINE_NAME):
-                row = page.locator("#leaderboard tbody tr", has_text=name)
-                filled = row.locator("td.score").evaluate_all("cells => cells.map(c => c.dataset.col)")
-                assert sorted(filled) == sorted(DEMO_SUBJECTS), (name, filled)
-            assert page.locator("#leaderboard tbody tr", has_text=BASELINE_NAME).locator(
-                "span.tag", has_text="random-init").count() == 1
-            page.goto(base + f"/compare?a={smol['id']}&b={baseline['id']}")
-            p_value = page.locator("#compare-benchmarks tbody tr", has_text="mmlu").first.locator("td.p-value")
-            assert 0.0 <= float(p_value.inner_text()) <= 1.0
-            chromium.close()
+        page.goto(base + "/")
+        for name in (SMOLLM2_NAME, BASELINE_NAME):
+            row = page.locator("#leaderboard tbody tr", has_text=name)
+            filled = row.locator("td.score").evaluate_all("cells => cells.map(c => c.dataset.col)")
+            assert sorted(filled) == sorted(DEMO_SUBJECTS), (name, filled)
+        assert page.locator("#leaderboard tbody tr", has_text=BASELINE_NAME).locator(
+            "span.tag", has_text="random-init").count() == 1
+        page.goto(base + f"/compare?a={smol['id']}&b={baseline['id']}")
+        p_value = page.locator("#compare-benchmarks tbody tr", has_text="mmlu").first.locator("td.p-value")
+        assert 0.0 <= float(p_value.inner_text()) <= 1.0
     finally:
         server.terminate()
         try:
