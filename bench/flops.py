@@ -10,7 +10,8 @@ projections; embeddings and norms excluded), `d` = hidden size, `l` = layers, `V
 
 `MeteredBackend` wraps a backend and applies this to the requests it is asked to score, mirroring the transformers
 backend's work: per `score()` call, a shared prefix (`prefix_len`) is run once per distinct prefix, then each
-suffix; padding is not counted (it is waste, and lowers the achieved rate). The wall time inside `score()` is kept.
+suffix; padding is not counted (it is waste, and lowers the achieved rate). The wall time inside `score()` is kept,
+and the process CPU time (all threads; on a shared machine it counts only the time the scheduler gave us).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class MeteredBackend:
         self.model_path, self.revision = backend.model_path, backend.revision
         self.info = backend.info
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self.tokens = 0
         self.flops = 0.0
         self.requests = 0
@@ -95,9 +97,10 @@ class MeteredBackend:
 
     def score(self, requests: Sequence[ScoreRequest], on_progress: Any = None) -> list[CandidateScores]:
         tokens, flops = request_cost(self.dims, requests)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = self.backend.score(requests, on_progress)
         self.seconds += time.perf_counter() - start
+        self.cpu_seconds += time.process_time() - cpu_start
         self.tokens += tokens
         self.flops += flops
         self.requests += len(requests)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -21,30 +22,32 @@ def _sync(device: torch.device) -> None:
 
 
 def matmul_flops_per_s(m: int, k: int, n: int, *, device: torch.device, dtype: torch.dtype, repeats: int = 5,
-                       min_seconds: float = 0.2) -> float:
-    """Best FLOP/s of `[m, k] @ [k, n]` over `repeats` timed rounds, each at least `min_seconds` long."""
+                       min_seconds: float = 0.2, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Best FLOP/s of `[m, k] @ [k, n]` over `repeats` timed rounds, each at least `min_seconds` long, by `clock`
+    (wall time; `time.process_time` gives FLOP per CPU-second of this process on CPU)."""
     a = torch.randn(m, k, device=device, dtype=dtype)
     b = torch.randn(k, n, device=device, dtype=dtype)
     torch.matmul(a, b)
     _sync(device)
-    start = time.perf_counter()
+    start = clock()
     torch.matmul(a, b)
     _sync(device)
-    iters = max(1, int(min_seconds / max(time.perf_counter() - start, 1e-6)))
+    iters = max(1, int(min_seconds / max(clock() - start, 1e-6)))
     best = 0.0
     for _ in range(repeats):
         _sync(device)
-        start = time.perf_counter()
+        start = clock()
         for _ in range(iters):
             torch.matmul(a, b)
         _sync(device)
-        best = max(best, 2.0 * m * k * n * iters / (time.perf_counter() - start))
+        best = max(best, 2.0 * m * k * n * iters / max(clock() - start, 1e-9))
     return best
 
 
-def matmul_peak(device: torch.device, dtype: torch.dtype, sizes: tuple[tuple[int, int, int], ...]) -> dict[str, float]:
+def matmul_peak(device: torch.device, dtype: torch.dtype, sizes: tuple[tuple[int, int, int], ...],
+                clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
     """FLOP/s per shape and the best of them (`peak`)."""
-    rates = {f"{m}x{k}x{n}": matmul_flops_per_s(m, k, n, device=device, dtype=dtype) for m, k, n in sizes}
+    rates = {f"{m}x{k}x{n}": matmul_flops_per_s(m, k, n, device=device, dtype=dtype, clock=clock) for m, k, n in sizes}
     return {**rates, "peak": max(rates.values())}
 
 

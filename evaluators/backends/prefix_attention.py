@@ -97,10 +97,12 @@ class PrefixBatch:
 
 
 # ---------------------------------------------------------------------------------------------- kernels
-def _math_attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool,
-                             scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _math_attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float,
+                             mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     scores = torch.matmul(q.float(), k.float().transpose(-1, -2)) * scale
-    if causal:
+    if mask is not None:
+        scores = scores + mask.float()
+    elif causal:
         q_len, k_len = scores.shape[-2:]
         allowed = torch.ones(q_len, k_len, dtype=torch.bool, device=q.device).tril()
         scores = scores.masked_fill(~allowed, float("-inf"))
@@ -109,17 +111,20 @@ def _math_attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, 
     return out.to(q.dtype), lse
 
 
-def attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool,
-                       scale: float, kernels: set[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool, scale: float,
+                       kernels: set[str] | None = None,
+                       mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Attention output `[B, H, Lq, D]` and float32 log-sum-exp `[B, H, Lq]`; q, k, v have equal head counts.
 
     `causal` is top-left aligned (query i sees keys 0..i), which is what both uses here need: the prefix part is not
-    causal and the suffix part has `Lq == Lk`.
+    causal and the suffix part has `Lq == Lk`. `mask` (additive `[Lq, Lk]`, CPU kernel or math only) replaces it.
     """
     q_len = q.shape[-2]
     name, result = "math", None
     try:
-        if q.device.type == "cuda" and q.dtype in (torch.float16, torch.bfloat16) and q.shape[-1] % 8 == 0 \
+        if mask is not None and q.device.type != "cpu":
+            pass  # the CUDA kernels used here take no mask: the math fallback below
+        elif q.device.type == "cuda" and q.dtype in (torch.float16, torch.bfloat16) and q.shape[-1] % 8 == 0 \
                 and q.shape[-1] <= 256:
             name = "flash"
             out = torch.ops.aten._scaled_dot_product_flash_attention(q, k, v, 0.0, causal, False, scale=scale)
@@ -130,7 +135,8 @@ def attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, cau
             result = out[0], out[1]
         elif q.device.type == "cpu":
             name = "cpu_flash"
-            out = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0.0, causal, scale=scale)
+            out = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+                q, k, v, 0.0, causal and mask is None, attn_mask=mask, scale=scale)
             result = out[0], out[1]
     except torch.OutOfMemoryError:
         raise  # the caller halves its batch; the explicit fallback would need more memory still
@@ -138,7 +144,7 @@ def attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, cau
         result = None  # the fused kernel refuses these inputs (dtype, head size, build)
     if result is None or result[1].shape[-1] < q_len:
         name = "math"
-        result = _math_attention_with_lse(q, k, v, causal, scale)
+        result = _math_attention_with_lse(q, k, v, causal, scale, mask)
     if kernels is not None:
         kernels.add(name)
     out, lse = result
@@ -184,9 +190,23 @@ def split_prefix_attention(query: torch.Tensor, key: torch.Tensor, value: torch.
 def packed_causal_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, packed: PackedRows, *,
                             scale: float, kernels: set[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Each packed suffix's causal self-attention (query `[1, H, T, D]`, key/value `[1, Hkv, T, D]`): output
-    `[1, H, T, D]` and log-sum-exp `[1, H, T]`, through a padded `[rows, H, width, D]` layout."""
+    `[1, H, T, D]` and log-sum-exp `[1, H, T]`, through a padded `[rows, H, width, D]` layout.
+
+    On CPU the query heads that share a KV head are folded into one query sequence `[rows, Hkv, groups * width, D]`
+    under a causal mask repeated per group, so the keys/values are not copied `groups` times (same result: each
+    query row sees the same keys with the same scores)."""
     groups = query.shape[1] // key.shape[1]
     padded_key, padded_value = packed.pad(key), packed.pad(value)
+    if groups > 1 and query.device.type == "cpu":
+        padded_query = packed.pad(query)
+        rows, heads, width, dim = padded_query.shape
+        folded = padded_query.view(rows, heads // groups, groups * width, dim)
+        allowed = torch.ones(width, width, dtype=torch.bool, device=query.device).tril().repeat(groups, 1)
+        mask = torch.zeros(groups * width, width, dtype=query.dtype, device=query.device)
+        mask.masked_fill_(~allowed, float("-inf"))
+        out, lse = attention_with_lse(folded, padded_key, padded_value, causal=True, scale=scale, kernels=kernels,
+                                      mask=mask)
+        return packed.unpad(out.reshape(rows, heads, width, dim)), packed.unpad(lse.reshape(rows, heads, width))
     if groups > 1:
         padded_key = padded_key.repeat_interleave(groups, dim=1)
         padded_value = padded_value.repeat_interleave(groups, dim=1)
