@@ -63,6 +63,7 @@ class TrainArgs:
     eval_limit: int | None = _f(None, "questions per subject for registered evaluations (default: all)")
     eval_subjects: str = _f("", "comma-separated subjects for registered evaluations (default: all)")
     tags: str = _f("", "comma-separated tags for registered checkpoints")
+    description: str | None = _f(None, "what the run is, stored with each registered checkpoint's model")
 
     def __post_init__(self) -> None:
         positive = ("batch_size", "accumulation_steps", "num_epochs", "log_interval", "tp_size", "pp_size")

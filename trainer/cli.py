@@ -85,7 +85,7 @@ def cmd_register(ns: argparse.Namespace) -> int:
     for checkpoint in ns.checkpoint or []:
         request = EvalRequest(benchmarks=tuple(train_args.split_list(ns.benchmarks)), limit=ns.eval_limit,
                               subjects=tuple(train_args.split_list(ns.eval_subjects)) or None,
-                              tags=tuple(train_args.split_list(ns.tags)))
+                              tags=tuple(train_args.split_list(ns.tags)), description=ns.description)
         enqueue(save_dir, registration_body(checkpoint, ns.run_name or save_dir.resolve().name, request))
     result = flush(save_dir, ns.server, token)
     print(f"{result.sent} sent, {result.pending} pending, {result.failed} rejected"
@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-limit", type=int, default=None)
     p.add_argument("--eval-subjects", default="")
     p.add_argument("--tags", default="")
+    p.add_argument("--description", default=None, help="what the run is (stored with each checkpoint's model)")
     p.set_defaults(func=cmd_register)
     return parser
 

@@ -90,6 +90,22 @@ def log(session_rank: int, message: str) -> None:
         logger.info(message)
 
 
+def load_config(start_dir: Path) -> Any:
+    """The model's config. A config written by transformers 5 keeps RoPE's base in `rope_parameters`, which
+    transformers 4 does not read (it would silently train with its default `rope_theta` of 10000): copy it over."""
+    import transformers
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(start_dir)
+    raw = json.loads((start_dir / "config.json").read_text(encoding="utf-8"))
+    rope = raw.get("rope_parameters")
+    if int(transformers.__version__.split(".")[0]) < 5 and isinstance(rope, dict) and "rope_theta" not in raw:
+        config.rope_theta = rope["rope_theta"]
+        if rope.get("rope_type", "default") != "default":
+            config.rope_scaling = dict(rope)
+    return config
+
+
 def check_data(args: TrainArgs, manifest: dict, start_dir: Path) -> int:
     """Refuse a tokenizer or max_length mismatch; return the max_length to train with."""
     if manifest["tokenizer_hash"] != tokenizer_hash(start_dir):
@@ -132,7 +148,8 @@ def setup(args: TrainArgs) -> Session:
     attn, reason = choose_attention(args.attn, cuda, dtype != torch.float32)
     log(rank, f"attention: {attn} ({reason}); plugin {args.plugin}; dtype {dtype}; world size "
               f"{dist.get_world_size()}")
-    model = AutoModelForCausalLM.from_pretrained(start_dir, torch_dtype=dtype, attn_implementation=attn)
+    model = AutoModelForCausalLM.from_pretrained(start_dir, config=load_config(start_dir), torch_dtype=dtype,
+                                                 attn_implementation=attn)
     if args.grad_checkpoint:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.train()
@@ -192,7 +209,8 @@ def save(s: Session, epoch: int, step: int, running: dict) -> Path:
     log(s.rank, f"saved {path}; peak memory {peak_memory(s.cuda)}")
     if s.rank == 0 and args.server:
         request = EvalRequest(benchmarks=tuple(split_list(args.benchmarks)), limit=args.eval_limit,
-                              subjects=tuple(split_list(args.eval_subjects)) or None, tags=tuple(split_list(args.tags)))
+                              subjects=tuple(split_list(args.eval_subjects)) or None, tags=tuple(split_list(args.tags)),
+                              description=args.description)
         result = register_checkpoint(path, args.save_dir, args.server, args.api_token,
                                      args.run_name or Path(args.save_dir).resolve().name, request)
         log(s.rank, f"registration: {result.sent} sent, {result.pending} pending, {result.failed} rejected"
