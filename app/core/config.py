@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/cbench.db"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,22 @@ class Settings(BaseSettings):
     """Per-machine cache outside the repository (models converted from packaged GGUF files, e.g. the demo's)."""
     demo_limit: int = Field(10, ge=1, le=1000, validation_alias=AliasChoices("CBENCH_DEMO_LIMIT", "demo_limit"))
     """Questions per subject that `cbench serve --demo` scores for each demo model."""
+    train_python: Path = Field(REPO_ROOT / ".venv-train/bin/python",
+                               validation_alias=AliasChoices("CBENCH_TRAIN_PYTHON", "train_python"))
+    """The trainer's interpreter (`scripts/setup_trainer_venv.sh`); when it exists, `cbench serve --demo` also runs
+    the demo's short CPU training run with it."""
+    demo_train_dir: Path = Field(Path("./var/demo-train"),
+                                 validation_alias=AliasChoices("CBENCH_DEMO_TRAIN_DIR", "demo_train_dir"))
+    """Working directory of the demo's training run: its corpus, packed data and log (`train.log`)."""
+    demo_train_steps: int = Field(6, ge=1, le=1000,
+                                  validation_alias=AliasChoices("CBENCH_DEMO_TRAIN_STEPS", "demo_train_steps"))
+    """Optimizer steps of the demo's training run (one sequence each)."""
+    demo_train_save_interval: int = Field(
+        2, ge=1, le=1000, validation_alias=AliasChoices("CBENCH_DEMO_TRAIN_SAVE_INTERVAL", "demo_train_save_interval"))
+    """Steps between the demo run's checkpoints; each is registered and scored."""
+    demo_train_max_length: int = Field(
+        256, ge=16, le=8192, validation_alias=AliasChoices("CBENCH_DEMO_TRAIN_MAX_LENGTH", "demo_train_max_length"))
+    """Tokens per training sequence of the demo's run."""
     allow_remote_code: bool = Field(
         False, validation_alias=AliasChoices("CBENCH_ALLOW_REMOTE_CODE", "allow_remote_code"))
     """Let backends run model code shipped with a checkpoint (`trust_remote_code`). Off by default."""
