@@ -26,7 +26,8 @@ def _f(default, help: str, **extra):
 
 @dataclass
 class TrainArgs:
-    model: str | None = _f(None, "Hugging Face model directory to start from (with its tokenizer.model); "
+    model: str | None = _f(None, "Hugging Face model directory to start from (with its tokenizer.model, or "
+                           "a byte-level BPE tokenizer.json); "
                            "leave out with --resume-from")
     data: str = _f(None, "directory written by `cbench-train prepare`", required=True)
     save_dir: str = _f(None, "where checkpoints epoch-E_step-S/, logs and the registration outbox go", required=True)

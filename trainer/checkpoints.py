@@ -8,7 +8,9 @@ last, so a directory without it is an interrupted save.
 
 `config.json` normally comes from colossalai's sharded save (`save_config_file`), which silently writes nothing when
 it cannot import `transformers.modeling_utils.get_parameter_dtype` / `unwrap_model` (gone in transformers 5); rank 0
-then writes the config (and generation config) itself, so a checkpoint is a Hugging Face directory either way.
+then writes the config (and generation config) itself, so a checkpoint is a Hugging Face directory either way. A
+model with tied input and output embeddings under ddp is saved by Hugging Face's `save_pretrained` instead, because
+colossalai's safetensors save refuses the shared tensor.
 """
 
 from __future__ import annotations

@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="tokenize, bin and pack JSON lines (source/target/category)")
     p.add_argument("--input", action="append", required=True,
                    help="a .jsonl file or a directory of them: one sub-dataset (repeat the flag)")
-    p.add_argument("--tokenizer", required=True, help="tokenizer directory (tokenizer.model)")
+    p.add_argument("--tokenizer", required=True, help="tokenizer directory (tokenizer.model, or tokenizer.json: "
+                                                       "then add --no-contamination-index)")
     p.add_argument("--output", required=True)
     p.add_argument("--max-length", type=int, default=4096)
     p.add_argument("--bins", type=int, default=10, help="percentage bins per sub-dataset (= buckets)")

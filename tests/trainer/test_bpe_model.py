@@ -103,3 +103,12 @@ def test_tied_bpe_model_trains_and_saves_loadable_checkpoints(bpe_model: Path, p
     first = AutoModelForCausalLM.from_pretrained(save / "epoch-0_step-1").model.embed_tokens.weight
     second = AutoModelForCausalLM.from_pretrained(save / "epoch-0_step-2").model.embed_tokens.weight
     assert not torch.equal(first, second)  # the second step changed the shared embedding
+
+
+def test_contamination_index_of_a_bpe_tokenizer_is_refused_before_any_work(bpe_model: Path, corpus: Path,
+                                                                             tmp_path: Path) -> None:
+    from trainer.prepare import prepare
+
+    with pytest.raises(ValueError, match="--no-contamination-index"):
+        prepare([corpus], bpe_model, tmp_path / "packed", max_length=256, bins=1)
+    assert not (tmp_path / "packed").exists()
