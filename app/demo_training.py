@@ -21,7 +21,6 @@ import os
 import shutil
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,11 +108,24 @@ class DemoTraining:
         self.session_factory, self.settings, self.server_url = session_factory, settings, server_url
         self.paths = training_paths(settings)
         self.outcome: str | None = None
+        self._process: subprocess.Popen | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="cbench-demo-training", daemon=True)
         thread.start()
         return thread
+
+    def stop(self) -> None:
+        """End a running subprocess (the server is shutting down); the run then counts as stopped, not failed."""
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
     def run(self) -> None:
         try:
@@ -133,6 +145,8 @@ class DemoTraining:
             if model_queries.get_model_by_name(session, final) is not None:
                 return f"already done by an earlier `serve --demo` ({final} is registered)"
         base_model = self._wait_for_base_model()
+        if self._stopping.is_set():
+            return "stopped with the server"
         for directory in (self.paths.work, self.paths.save):  # a run cut short before: start it again
             shutil.rmtree(directory, ignore_errors=True)
         self.paths.work.mkdir(parents=True)
@@ -147,6 +161,8 @@ class DemoTraining:
         try:
             for command in train_commands(self.settings, self.paths, base_model, self.server_url):
                 code = self._subprocess(command, token)
+                if self._stopping.is_set():
+                    return "stopped with the server"
                 if code != 0:
                     return f"failed: `cbench-train {command[3]}` exited with {code}"
         finally:
@@ -166,7 +182,8 @@ class DemoTraining:
                     raise RuntimeError(f"the demo model could not be converted: {model.error}")
                 if model.status == "ready":
                     return Path(model.path)
-            time.sleep(READY_POLL_SECONDS)
+            if self._stopping.wait(READY_POLL_SECONDS):
+                return Path()
 
     def _subprocess(self, command: list[str], token: str) -> int:
         threads = str(max(1, (os.cpu_count() or 2) // 2))  # the in-process worker scores at the same time
@@ -174,8 +191,9 @@ class DemoTraining:
         with open(self.paths.log, "a", encoding="utf-8") as handle:
             handle.write(f"$ {' '.join(command)}\n")
             handle.flush()
-            return subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                                  cwd=Path(__file__).resolve().parents[1], check=False).returncode
+            self._process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                             cwd=Path(__file__).resolve().parents[1])
+            return self._process.wait()
 
 
 def start_demo_training(session_factory: SessionFactory, settings: Settings, server_url: str) -> DemoTraining | None:

@@ -32,6 +32,7 @@ from trainer.checkpoints import (
     write_json,
 )
 from trainer.loader import BucketSampler, PackedDataset, collate
+from trainer.packing import IGNORE_INDEX
 from trainer.plugins import build_optimizer, build_plugin, check_plugin, data_parallel_rank
 from trainer.registration import EvalRequest, flush, register_checkpoint
 from trainer.schedule import default_warmup, lr_factor
@@ -252,6 +253,14 @@ def log_step(s: Session, writer: Any, epoch: int, progress: Progress, loss: floa
         log(0, f"epoch {epoch} step {step}/{s.total_steps} loss {loss:.4f} lr {lr:.3e} tokens {progress.tokens_seen}")
 
 
+def micro_loss(output: Any, labels: Any) -> Any:
+    """The model's loss, or a zero that still reaches every parameter when no label is trained (a document cut by
+    max_length before its target): the mean over no tokens would be NaN and poison the weights."""
+    if bool((labels[:, 1:] != IGNORE_INDEX).any()):  # the model shifts labels by one
+        return output.loss
+    return output.logits.sum() * 0.0
+
+
 def train_epoch(s: Session, epoch: int, offset: int, progress: Progress, writer: Any, device: Any) -> bool:
     """One epoch from sample `offset`: optimizer steps of `accumulation_steps` micro-steps each (gradients synced
     on the last one), stopping early at `total_steps`. Returns whether the epoch ran to its end."""
@@ -273,7 +282,7 @@ def train_epoch(s: Session, epoch: int, offset: int, progress: Progress, writer:
             context = nullcontext() if sync or not s.booster.plugin.support_no_sync() else \
                 s.booster.no_sync(s.model, s.optimizer)
             with context:
-                loss = s.model(**batch).loss
+                loss = micro_loss(s.model(**batch), batch["labels"])
                 s.booster.backward(loss / accum, s.optimizer)
             loss_sum += float(loss.detach())
             tokens += int(batch["attention_mask"].sum())

@@ -158,7 +158,10 @@ def run_serve(args: argparse.Namespace) -> int:
         from app.demo_training import start_demo_training
 
         queue_demo(app.state.session_factory, settings)
-        start_demo_training(app.state.session_factory, settings, f"http://{_client_host(args.host)}:{args.port}")
+        training = start_demo_training(app.state.session_factory, settings,
+                                       f"http://{_client_host(args.host)}:{args.port}")
+        if training is not None:
+            _on_shutdown(app, training.stop)
     if not args.no_webhooks:
         from app.webhooks.dispatcher import Dispatcher
 
@@ -178,16 +181,25 @@ def _client_host(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
 
 
-def _stop_on_shutdown(app: Any, worker: Any, thread: threading.Thread) -> None:
-    """Stop the in-process worker in the app's lifespan shutdown: uvicorn re-raises SIGTERM once it has shut down,
-    so code after `uvicorn.run` never runs. The worker finishes its batch and releases its lease first."""
+def _on_shutdown(app: Any, callback: Any) -> None:
+    """Run `callback` (in a thread) when the app's lifespan ends, after the shutdowns registered before it."""
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
         async with inner(application) as state:
             yield state
-        worker.stop()
-        await asyncio.to_thread(thread.join, 120)
+        await asyncio.to_thread(callback)
 
     app.router.lifespan_context = lifespan
+
+
+def _stop_on_shutdown(app: Any, worker: Any, thread: threading.Thread) -> None:
+    """Stop the in-process worker in the app's lifespan shutdown: uvicorn re-raises SIGTERM once it has shut down,
+    so code after `uvicorn.run` never runs. The worker finishes its batch and releases its lease first."""
+
+    def stop() -> None:
+        worker.stop()
+        thread.join(120)
+
+    _on_shutdown(app, stop)

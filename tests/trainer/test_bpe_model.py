@@ -112,3 +112,31 @@ def test_contamination_index_of_a_bpe_tokenizer_is_refused_before_any_work(bpe_m
     with pytest.raises(ValueError, match="--no-contamination-index"):
         prepare([corpus], bpe_model, tmp_path / "packed", max_length=256, bins=1)
     assert not (tmp_path / "packed").exists()
+
+
+def test_sequences_without_a_trained_token_keep_the_weights_finite(bpe_model: Path, data_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """At 8 tokens every question is cut before its answer letter: the loss of such a step is 0, never NaN."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from evaluators.catalog import load_spec
+    from evaluators.loaders import load_file
+    from evaluators.templates import colossal_item
+    from trainer.prepare import prepare
+
+    spec = load_spec("mmlu")
+    with open(tmp_path / "qa.jsonl", "w", encoding="utf-8") as handle:
+        for question in load_file(spec, data_dir, "anatomy", "dev"):
+            handle.write(json.dumps({"source": colossal_item(question), "target": question.gold}) + "\n")
+    prepare([tmp_path / "qa.jsonl"], bpe_model, tmp_path / "packed", max_length=8, bins=1, contamination_index=False)
+    save = tmp_path / "save"
+    result = subprocess.run([sys.executable, "-m", "trainer", "run", "--model", str(bpe_model), "--data",
+                             str(tmp_path / "packed"), "--save-dir", str(save), "--plugin", "ddp", "--batch-size", "1",
+                             "--max-steps", "1", "--lr", "1e-3", "--warmup-steps", "0"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [line] = (save / "train_log.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["loss"] == 0.0
+    model = AutoModelForCausalLM.from_pretrained(save / "epoch-0_step-1")
+    assert all(torch.isfinite(p).all() for p in model.parameters())

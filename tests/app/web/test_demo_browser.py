@@ -21,7 +21,7 @@ import pytest
 
 from app.core.config import Settings
 from app.demo import BASELINE_NAME, DEMO_SUBJECTS, SMOLLM2_NAME
-from app.demo_training import RUN_NAME
+from app.demo_training import RUN_DESCRIPTION, RUN_NAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -149,5 +149,6 @@ def test_demo_training_run_page_has_a_point_per_checkpoint(demo: Demo) -> None:
         assert points.count() == TRAIN_STEPS
         titles = points.evaluate_all("cells => cells.map(c => c.textContent)")
         assert sorted(t.split(" (mmlu)")[0] for t in titles) == sorted(m["name"] for m in checkpoints.values())
+        assert page.locator("p.run-description").inner_text() == RUN_DESCRIPTION
         assert page.locator("p.notice").count() == 0
         chromium.close()
