@@ -3,7 +3,7 @@ sample of every benchmark in its in-process worker; headless Chromium then check
 columns, the random-init label and the compare page's p-value. With the trainer's environment (.venv-train) the same
 demo also runs its short CPU training run, and the run page must show a point for every checkpoint. The SmolLM2
 conversion comes from the machine's cache (CBENCH_CACHE_DIR), the sample is 2 questions per subject
-(CBENCH_DEMO_LIMIT), the training run 2 steps of 64 tokens with a checkpoint after each."""
+(CBENCH_DEMO_LIMIT), the training run 2 steps of 128 tokens with a checkpoint after each."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, smollm2_dir: 
            "CBENCH_DATA_DIR": str(data_dir), "CBENCH_MODEL_ROOTS": str(tmp_path / "models"),
            "CBENCH_CACHE_DIR": str(smollm2_dir.parent.parent), "CBENCH_DEMO_LIMIT": "2",
            "CBENCH_DEMO_TRAIN_DIR": str(tmp_path / "demo-train"), "CBENCH_DEMO_TRAIN_STEPS": str(TRAIN_STEPS),
-           "CBENCH_DEMO_TRAIN_SAVE_INTERVAL": "1", "CBENCH_DEMO_TRAIN_MAX_LENGTH": "64",
+           "CBENCH_DEMO_TRAIN_SAVE_INTERVAL": "1", "CBENCH_DEMO_TRAIN_MAX_LENGTH": "128",
            "CBENCH_LEADERBOARD_CACHE_SECONDS": "0", "CBENCH_WORKER_POLL_INTERVAL": "0.2", "HF_HUB_OFFLINE": "1"}
     log = tmp_path / "serve.log"
     with open(log, "w", encoding="utf-8") as stderr:
