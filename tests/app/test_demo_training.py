@@ -5,9 +5,6 @@ notice on every page, while the server keeps serving."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,8 +13,6 @@ import pytest
 
 from app.demo import DEMO_SUBJECTS
 from app.demo_training import CORPUS_BENCHMARKS, LOG_FILE, write_corpus
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_corpus_is_the_dev_questions_with_their_answers(tmp_path: Path, data_dir: Path) -> None:
@@ -40,42 +35,23 @@ def test_corpus_is_the_dev_questions_with_their_answers(tmp_path: Path, data_dir
 
 
 @pytest.mark.slow
-def test_a_failed_training_run_is_logged_and_shown_and_the_server_stays_up(tmp_path: Path, data_dir: Path,
-                                                                          smollm2_dir: Path) -> None:
+def test_a_failed_training_run_is_logged_and_shown_and_the_server_stays_up(tmp_path: Path, serve_demo) -> None:
     import httpx
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    train_dir = tmp_path / "demo-train"
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'cbench.db'}",
-           "CBENCH_DATA_DIR": str(data_dir), "CBENCH_MODEL_ROOTS": str(tmp_path / "models"),
-           "CBENCH_CACHE_DIR": str(smollm2_dir.parent.parent), "CBENCH_DEMO_LIMIT": "1",
-           "CBENCH_TRAIN_PYTHON": sys.executable,  # the main venv: no colossalai, so `cbench-train run` fails
-           "CBENCH_DEMO_TRAIN_DIR": str(train_dir), "CBENCH_LEADERBOARD_CACHE_SECONDS": "0",
-           "CBENCH_LOG_FORMAT": "text", "HF_HUB_OFFLINE": "1"}
-    log = tmp_path / "serve.log"
-    with open(log, "w", encoding="utf-8") as stderr:
-        server = subprocess.Popen([sys.executable, "-m", "cbench.main", "serve", "--demo", "--port", str(port)],
-                                  cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    train_log = tmp_path / "demo-train" / LOG_FILE
+    # the main venv's interpreter has no colossalai, so `cbench-train run` fails (after `prepare` succeeded)
+    with serve_demo(tmp_path, CBENCH_DEMO_LIMIT="1", CBENCH_TRAIN_PYTHON=sys.executable,
+                    CBENCH_LOG_FORMAT="text") as demo:
         deadline, page = time.monotonic() + 900, ""
         while time.monotonic() < deadline and "demo training run failed" not in page:
-            assert server.poll() is None, log.read_text()[-3000:]
+            assert demo.process.poll() is None, demo.log_tail()
             try:
-                page = httpx.get(base + "/", timeout=10).text
+                page = httpx.get(demo.base + "/", timeout=10).text
             except httpx.TransportError:
                 pass
             time.sleep(2)
-        assert 'class="notice"' in page and "cbench-train run" in page and str(train_dir / LOG_FILE) in page
-        assert httpx.get(base + "/healthz", timeout=10).status_code == 200
-        assert "colossalai" in (train_dir / LOG_FILE).read_text(encoding="utf-8")
-        errors = [line for line in log.read_text().splitlines() if "demo training run failed" in line]
+        assert 'class="notice"' in page and "cbench-train run" in page and str(train_log) in page
+        assert httpx.get(demo.base + "/healthz", timeout=10).status_code == 200
+        assert "colossalai" in train_log.read_text(encoding="utf-8")
+        errors = [line for line in demo.log.read_text().splitlines() if "demo training run failed" in line]
         assert len(errors) == 1 and "level=ERROR" in errors[0], errors
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()

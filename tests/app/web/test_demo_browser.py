@@ -9,95 +9,57 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from app.core.config import Settings
 from app.demo import BASELINE_NAME, DEMO_SUBJECTS, SMOLLM2_NAME
-from app.demo_training import RUN_DESCRIPTION, RUN_NAME
+from app.demo_training import LOG_FILE, RUN_DESCRIPTION, RUN_NAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
     if os.environ.get("CBENCH_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
         raise RuntimeError("Debian chromium not installed (apt-get install -y chromium)")
     pytest.skip("Debian chromium not installed (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 TRAIN_PYTHON = Settings(_env_file=None).train_python
 TRAIN_STEPS = 2
 
 
-@dataclass(frozen=True)
-class Demo:
-    base: str
-    server: subprocess.Popen
-    log: Path
-
-    def stderr_tail(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-    def train_log_tail(self) -> str:
-        path = self.log.parent / "demo-train" / "train.log"
-        return path.read_text(encoding="utf-8", errors="replace")[-3000:] if path.is_file() else "(no train.log)"
-
-
-def wait_for_jobs(demo: Demo, expected: int, timeout: float = 1800) -> list[dict]:
+def wait_for_jobs(demo, expected: int, timeout: float = 1800) -> list[dict]:
     """All jobs once `expected` of them exist and every one has finished."""
     import httpx
 
     deadline = time.monotonic() + timeout
     jobs: list[dict] = []
     while time.monotonic() < deadline:
-        assert demo.server.poll() is None, demo.stderr_tail()
+        assert demo.process.poll() is None, demo.log_tail()
         try:
             jobs = httpx.get(f"{demo.base}/api/v1/jobs", params={"limit": 100}, timeout=10).json()["data"]
         except (httpx.TransportError, ValueError, KeyError):
             jobs = []
         if len(jobs) >= expected and all(j["status"] in ("succeeded", "failed") for j in jobs):
             break
-        assert "demo training run failed" not in demo.stderr_tail(), demo.stderr_tail()
+        assert "demo training run failed" not in demo.log_tail(), demo.log_tail()
         time.sleep(2)
     return jobs
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, smollm2_dir: Path) -> Iterator[Demo]:
+def demo(tmp_path_factory: pytest.TempPathFactory, serve_demo) -> Iterator[object]:
     """One `serve --demo` for the module (with its training run when the trainer's environment exists)."""
-    tmp_path = tmp_path_factory.mktemp("demo")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'cbench.db'}",
-           "CBENCH_DATA_DIR": str(data_dir), "CBENCH_MODEL_ROOTS": str(tmp_path / "models"),
-           "CBENCH_CACHE_DIR": str(smollm2_dir.parent.parent), "CBENCH_DEMO_LIMIT": "2",
-           "CBENCH_DEMO_TRAIN_DIR": str(tmp_path / "demo-train"), "CBENCH_DEMO_TRAIN_STEPS": str(TRAIN_STEPS),
-           "CBENCH_DEMO_TRAIN_SAVE_INTERVAL": "1", "CBENCH_DEMO_TRAIN_MAX_LENGTH": "128",
-           "CBENCH_LEADERBOARD_CACHE_SECONDS": "0", "CBENCH_WORKER_POLL_INTERVAL": "0.2", "HF_HUB_OFFLINE": "1"}
-    log = tmp_path / "serve.log"
-    with open(log, "w", encoding="utf-8") as stderr:
-        server = subprocess.Popen([sys.executable, "-m", "cbench.main", "serve", "--demo", "--port", str(port)],
-                                  cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
-    try:
-        yield Demo(base=f"http://127.0.0.1:{port}", server=server, log=log)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with serve_demo(tmp_path_factory.mktemp("demo"), CBENCH_DEMO_LIMIT="2", CBENCH_DEMO_TRAIN_STEPS=str(TRAIN_STEPS),
+                    CBENCH_DEMO_TRAIN_SAVE_INTERVAL="1", CBENCH_DEMO_TRAIN_MAX_LENGTH="128") as server:
+        yield server
 
 
-def test_demo_fills_every_benchmark_for_a_real_model(demo: Demo) -> None:
+def test_demo_fills_every_benchmark_for_a_real_model(demo, page) -> None:
     import httpx
 
     jobs = wait_for_jobs(demo, 2 * len(DEMO_SUBJECTS))
@@ -108,24 +70,19 @@ def test_demo_fills_every_benchmark_for_a_real_model(demo: Demo) -> None:
     assert len(demo_jobs) == 2 * len(DEMO_SUBJECTS)
     assert smol["status"] == "ready" and "random-init" in baseline["tags"]
 
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = chromium.new_page()
-        page.goto(demo.base + "/")
-        for name in (SMOLLM2_NAME, BASELINE_NAME):
-            row = page.locator("#leaderboard tbody tr", has_text=name)
-            filled = row.locator("td.score").evaluate_all("cells => cells.map(c => c.dataset.col)")
-            assert sorted(filled) == sorted(DEMO_SUBJECTS), (name, filled)
-        assert page.locator("#leaderboard tbody tr", has_text=BASELINE_NAME).locator(
-            "span.tag", has_text="random-init").count() == 1
-        page.goto(demo.base + f"/compare?a={smol['id']}&b={baseline['id']}")
-        p_value = page.locator("#compare-benchmarks tbody tr", has_text="mmlu").first.locator("td.p-value")
-        assert 0.0 <= float(p_value.inner_text()) <= 1.0
-        chromium.close()
+    page.goto(demo.base + "/")
+    for name in (SMOLLM2_NAME, BASELINE_NAME):
+        row = page.locator("#leaderboard tbody tr", has_text=name)
+        filled = row.locator("td.score").evaluate_all("cells => cells.map(c => c.dataset.col)")
+        assert sorted(filled) == sorted(DEMO_SUBJECTS), (name, filled)
+    assert page.locator("#leaderboard tbody tr", has_text=BASELINE_NAME).locator(
+        "span.tag", has_text="random-init").count() == 1
+    page.goto(demo.base + f"/compare?a={smol['id']}&b={baseline['id']}")
+    p_value = page.locator("#compare-benchmarks tbody tr", has_text="mmlu").first.locator("td.p-value")
+    assert 0.0 <= float(p_value.inner_text()) <= 1.0
 
 
-def test_demo_training_run_page_has_a_point_per_checkpoint(demo: Demo) -> None:
+def test_demo_training_run_page_has_a_point_per_checkpoint(demo, page) -> None:
     import httpx
 
     if not TRAIN_PYTHON.is_file():
@@ -135,20 +92,17 @@ def test_demo_training_run_page_has_a_point_per_checkpoint(demo: Demo) -> None:
         pytest.skip(message)
     jobs = wait_for_jobs(demo, 2 * len(DEMO_SUBJECTS) + TRAIN_STEPS)
     checkpoints = {m["id"]: m for m in httpx.get(f"{demo.base}/api/v1/models", params={"run": RUN_NAME}).json()["data"]}
-    assert sorted(m["step"] for m in checkpoints.values()) == list(range(1, TRAIN_STEPS + 1)), demo.train_log_tail()
-    assert all("continued-pretraining" in m["tags"] and m["description"] for m in checkpoints.values())
+    train_log = demo.log.parent / "demo-train" / LOG_FILE
+    assert sorted(m["step"] for m in checkpoints.values()) == list(range(1, TRAIN_STEPS + 1)), train_log.read_text()
+    assert all("continued-pretraining" in m["tags"] and m["description"] == RUN_DESCRIPTION
+               for m in checkpoints.values())
     scored = [j for j in jobs if j["model_id"] in checkpoints]
     assert [(j["benchmark"], j["status"], j["error"]) for j in scored] == [("mmlu", "succeeded", None)] * TRAIN_STEPS
 
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = chromium.new_page()
-        page.goto(demo.base + f"/runs/{RUN_NAME}")
-        points = page.locator("svg.line-chart circle.point[data-benchmark='mmlu']")
-        assert points.count() == TRAIN_STEPS
-        titles = points.evaluate_all("cells => cells.map(c => c.textContent)")
-        assert sorted(t.split(" (mmlu)")[0] for t in titles) == sorted(m["name"] for m in checkpoints.values())
-        assert page.locator("p.run-description").inner_text() == RUN_DESCRIPTION
-        assert page.locator("p.notice").count() == 0
-        chromium.close()
+    page.goto(demo.base + f"/runs/{RUN_NAME}")
+    points = page.locator("svg.line-chart circle.point[data-benchmark='mmlu']")
+    assert points.count() == TRAIN_STEPS
+    titles = points.evaluate_all("cells => cells.map(c => c.textContent)")
+    assert sorted(t.split(" (mmlu)")[0] for t in titles) == sorted(m["name"] for m in checkpoints.values())
+    assert page.locator("p.run-description").inner_text() == RUN_DESCRIPTION
+    assert page.locator("p.notice").count() == 0
