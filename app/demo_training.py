@@ -193,6 +193,8 @@ class DemoTraining:
             handle.flush()
             self._process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
                                              cwd=Path(__file__).resolve().parents[1])
+            if self._stopping.is_set():  # `stop` came between the last check and the start
+                self._process.terminate()
             return self._process.wait()
 
 
