@@ -54,4 +54,4 @@ def test_a_failed_training_run_is_logged_and_shown_and_the_server_stays_up(tmp_p
         assert httpx.get(demo.base + "/healthz", timeout=10).status_code == 200
         assert "colossalai" in train_log.read_text(encoding="utf-8")
         errors = [line for line in demo.log.read_text().splitlines() if "demo training run failed" in line]
-        assert len(errors) == 1 and "level=ERROR" in errors[0], errors
+        assert len(errors) == 1 and 'level="ERROR"' in errors[0], errors
