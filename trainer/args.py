@@ -26,7 +26,8 @@ def _f(default, help: str, **extra):
 
 @dataclass
 class TrainArgs:
-    model: str | None = _f(None, "Hugging Face model directory to start from (with its tokenizer.model); "
+    model: str | None = _f(None, "Hugging Face model directory to start from (with its tokenizer.model, or "
+                           "a byte-level BPE tokenizer.json); "
                            "leave out with --resume-from")
     data: str = _f(None, "directory written by `cbench-train prepare`", required=True)
     save_dir: str = _f(None, "where checkpoints epoch-E_step-S/, logs and the registration outbox go", required=True)
@@ -63,6 +64,7 @@ class TrainArgs:
     eval_limit: int | None = _f(None, "questions per subject for registered evaluations (default: all)")
     eval_subjects: str = _f("", "comma-separated subjects for registered evaluations (default: all)")
     tags: str = _f("", "comma-separated tags for registered checkpoints")
+    description: str | None = _f(None, "what the run is, stored with each registered checkpoint's model")
 
     def __post_init__(self) -> None:
         positive = ("batch_size", "accumulation_steps", "num_epochs", "log_interval", "tp_size", "pp_size")

@@ -8,7 +8,9 @@ last, so a directory without it is an interrupted save.
 
 `config.json` normally comes from colossalai's sharded save (`save_config_file`), which silently writes nothing when
 it cannot import `transformers.modeling_utils.get_parameter_dtype` / `unwrap_model` (gone in transformers 5); rank 0
-then writes the config (and generation config) itself, so a checkpoint is a Hugging Face directory either way.
+then writes the config (and generation config) itself, so a checkpoint is a Hugging Face directory either way. A
+model with tied input and output embeddings under ddp is saved by Hugging Face's `save_pretrained` instead, because
+colossalai's safetensors save refuses the shared tensor.
 """
 
 from __future__ import annotations
@@ -61,6 +63,15 @@ def unwrap(model):
     return model.unwrap() if hasattr(model, "unwrap") else model
 
 
+def tied_ddp_model(booster, model) -> bool:
+    """A model with tied input and output embeddings (SmolLM2) under the ddp plugin: its full weights are on every
+    rank, and Hugging Face's own save writes the shared tensor once."""
+    from colossalai.booster.plugin import TorchDDPPlugin
+
+    config = getattr(unwrap(model), "config", None)
+    return isinstance(booster.plugin, TorchDDPPlugin) and bool(getattr(config, "tie_word_embeddings", False))
+
+
 def write_model_config(model, checkpoint_dir: Path) -> bool:
     """Write config.json (dtype and architecture of the saved weights) and generation_config.json where the sharded
     save left none; returns whether it wrote them. A config already there (colossalai wrote it) is left as is."""
@@ -87,7 +98,11 @@ def save_checkpoint(booster, model, optimizer, scheduler, checkpoint_dir: Path, 
     from trainer.vocab import copy_tokenizer
 
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    booster.save_model(model, str(checkpoint_dir), shard=True, use_safetensors=True, size_per_shard=1024)
+    if tied_ddp_model(booster, model):
+        if is_master:  # colossalai's safetensors save refuses the shared embedding/LM-head tensor
+            unwrap(model).save_pretrained(checkpoint_dir, safe_serialization=True, max_shard_size="1GB")
+    else:
+        booster.save_model(model, str(checkpoint_dir), shard=True, use_safetensors=True, size_per_shard=1024)
     booster.save_optimizer(optimizer, str(optimizer_path(checkpoint_dir, shard_optimizer)), shard=shard_optimizer,
                            size_per_shard=1024)
     booster.save_lr_scheduler(scheduler, str(checkpoint_dir / SCHEDULER_FILE))

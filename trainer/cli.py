@@ -85,7 +85,7 @@ def cmd_register(ns: argparse.Namespace) -> int:
     for checkpoint in ns.checkpoint or []:
         request = EvalRequest(benchmarks=tuple(train_args.split_list(ns.benchmarks)), limit=ns.eval_limit,
                               subjects=tuple(train_args.split_list(ns.eval_subjects)) or None,
-                              tags=tuple(train_args.split_list(ns.tags)))
+                              tags=tuple(train_args.split_list(ns.tags)), description=ns.description)
         enqueue(save_dir, registration_body(checkpoint, ns.run_name or save_dir.resolve().name, request))
     result = flush(save_dir, ns.server, token)
     print(f"{result.sent} sent, {result.pending} pending, {result.failed} rejected"
@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prepare", help="tokenize, bin and pack JSON lines (source/target/category)")
     p.add_argument("--input", action="append", required=True,
                    help="a .jsonl file or a directory of them: one sub-dataset (repeat the flag)")
-    p.add_argument("--tokenizer", required=True, help="tokenizer directory (tokenizer.model)")
+    p.add_argument("--tokenizer", required=True, help="tokenizer directory (tokenizer.model, or tokenizer.json: "
+                                                       "then add --no-contamination-index)")
     p.add_argument("--output", required=True)
     p.add_argument("--max-length", type=int, default=4096)
     p.add_argument("--bins", type=int, default=10, help="percentage bins per sub-dataset (= buckets)")
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-limit", type=int, default=None)
     p.add_argument("--eval-subjects", default="")
     p.add_argument("--tags", default="")
+    p.add_argument("--description", default=None, help="what the run is (stored with each checkpoint's model)")
     p.set_defaults(func=cmd_register)
     return parser
 

@@ -32,6 +32,7 @@ from trainer.checkpoints import (
     write_json,
 )
 from trainer.loader import BucketSampler, PackedDataset, collate
+from trainer.packing import IGNORE_INDEX
 from trainer.plugins import build_optimizer, build_plugin, check_plugin, data_parallel_rank
 from trainer.registration import EvalRequest, flush, register_checkpoint
 from trainer.schedule import default_warmup, lr_factor
@@ -90,6 +91,22 @@ def log(session_rank: int, message: str) -> None:
         logger.info(message)
 
 
+def load_config(start_dir: Path) -> Any:
+    """The model's config. A config written by transformers 5 keeps RoPE's base in `rope_parameters`, which
+    transformers 4 does not read (it would silently train with its default `rope_theta` of 10000): copy it over."""
+    import transformers
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(start_dir)
+    raw = json.loads((start_dir / "config.json").read_text(encoding="utf-8"))
+    rope = raw.get("rope_parameters")
+    if int(transformers.__version__.split(".")[0]) < 5 and isinstance(rope, dict) and "rope_theta" not in raw:
+        config.rope_theta = rope["rope_theta"]
+        if rope.get("rope_type", "default") != "default":
+            config.rope_scaling = dict(rope)
+    return config
+
+
 def check_data(args: TrainArgs, manifest: dict, start_dir: Path) -> int:
     """Refuse a tokenizer or max_length mismatch; return the max_length to train with."""
     if manifest["tokenizer_hash"] != tokenizer_hash(start_dir):
@@ -132,7 +149,8 @@ def setup(args: TrainArgs) -> Session:
     attn, reason = choose_attention(args.attn, cuda, dtype != torch.float32)
     log(rank, f"attention: {attn} ({reason}); plugin {args.plugin}; dtype {dtype}; world size "
               f"{dist.get_world_size()}")
-    model = AutoModelForCausalLM.from_pretrained(start_dir, torch_dtype=dtype, attn_implementation=attn)
+    model = AutoModelForCausalLM.from_pretrained(start_dir, config=load_config(start_dir), torch_dtype=dtype,
+                                                 attn_implementation=attn)
     if args.grad_checkpoint:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.train()
@@ -192,7 +210,8 @@ def save(s: Session, epoch: int, step: int, running: dict) -> Path:
     log(s.rank, f"saved {path}; peak memory {peak_memory(s.cuda)}")
     if s.rank == 0 and args.server:
         request = EvalRequest(benchmarks=tuple(split_list(args.benchmarks)), limit=args.eval_limit,
-                              subjects=tuple(split_list(args.eval_subjects)) or None, tags=tuple(split_list(args.tags)))
+                              subjects=tuple(split_list(args.eval_subjects)) or None, tags=tuple(split_list(args.tags)),
+                              description=args.description)
         result = register_checkpoint(path, args.save_dir, args.server, args.api_token,
                                      args.run_name or Path(args.save_dir).resolve().name, request)
         log(s.rank, f"registration: {result.sent} sent, {result.pending} pending, {result.failed} rejected"
@@ -234,6 +253,14 @@ def log_step(s: Session, writer: Any, epoch: int, progress: Progress, loss: floa
         log(0, f"epoch {epoch} step {step}/{s.total_steps} loss {loss:.4f} lr {lr:.3e} tokens {progress.tokens_seen}")
 
 
+def micro_loss(output: Any, labels: Any) -> Any:
+    """The model's loss, or a zero that still reaches every parameter when no label is trained (a document cut by
+    max_length before its target): the mean over no tokens would be NaN and poison the weights."""
+    if bool((labels[:, 1:] != IGNORE_INDEX).any()):  # the model shifts labels by one
+        return output.loss
+    return output.logits.sum() * 0.0
+
+
 def train_epoch(s: Session, epoch: int, offset: int, progress: Progress, writer: Any, device: Any) -> bool:
     """One epoch from sample `offset`: optimizer steps of `accumulation_steps` micro-steps each (gradients synced
     on the last one), stopping early at `total_steps`. Returns whether the epoch ran to its end."""
@@ -255,7 +282,7 @@ def train_epoch(s: Session, epoch: int, offset: int, progress: Progress, writer:
             context = nullcontext() if sync or not s.booster.plugin.support_no_sync() else \
                 s.booster.no_sync(s.model, s.optimizer)
             with context:
-                loss = s.model(**batch).loss
+                loss = micro_loss(s.model(**batch), batch["labels"])
                 s.booster.backward(loss / accum, s.optimizer)
             loss_sum += float(loss.detach())
             tokens += int(batch["attention_mask"].sum())

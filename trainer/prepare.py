@@ -1,7 +1,7 @@
 """`cbench-train prepare`: JSON lines (source/target/category) -> packed buckets on disk (spec trainer.md §2).
 
 Every input path (a .jsonl file, or a directory whose *.jsonl files are read in sorted order) is one sub-dataset.
-Each is tokenized with SentencePiece, cut into percentage bins, and bin k of every sub-dataset is sorted and packed
+Each is tokenized (SentencePiece, or a byte-level BPE `tokenizer.json`), cut into percentage bins, and bin k of every sub-dataset is sorted and packed
 into bucket k (`bucket-0000k.jsonl`, one `{"input_ids", "labels"}` per line, seeded shuffle). `manifest.json` stores
 max_length, the tokenizer hash and the token accounting the trainer checks before it starts, and the id of the
 contamination index built from the prepared data itself (`contamination-index/`, decoded with the tokenizer), which
@@ -95,6 +95,9 @@ def prepare(inputs: list[str | Path], tokenizer_dir: str | Path, output_dir: str
     output = Path(output_dir)
     if output.exists() and any(output.iterdir()):
         raise ValueError(f"output directory {output} exists and is not empty")
+    if contamination_index and not (Path(tokenizer_dir) / "tokenizer.model").is_file():
+        raise ValueError(f"the contamination index decodes prepared data with a tokenizer.model, and {tokenizer_dir} "
+                         "has none: add --no-contamination-index")
     processor = load_processor(tokenizer_dir)
     subs = [tokenize_sub_dataset(Path(p), processor, max_length, bins) for p in inputs]
     output.mkdir(parents=True, exist_ok=True)

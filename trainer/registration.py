@@ -33,6 +33,7 @@ class EvalRequest:
     subjects: tuple[str, ...] | None = None
     tags: tuple[str, ...] = ()
     template: str = DEFAULT_TEMPLATE
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def registration_body(checkpoint_dir: str | Path, run: str, request: EvalRequest
         "template": request.template,
         "options": {"limit": request.limit, "subjects": list(request.subjects) if request.subjects else None},
         "tags": list(request.tags),
+        "description": request.description,
         "contamination_index": (sidecar.get("data_manifest") or {}).get("contamination_index"),  # of --data
     }
 

@@ -25,6 +25,8 @@ os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 WORD_BOUNDARY = "\u2581"  # SentencePiece's "▁"
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer_config.json", "special_tokens_map.json")
+BPE_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
+"""A byte-level BPE model without `tokenizer.model` (SmolLM2 and other GPT-2 style vocabularies)."""
 
 
 @dataclass(frozen=True)
@@ -38,20 +40,63 @@ class ExpansionReport:
     not_single: tuple[str, ...]  # added pieces that the new tokenizer does not encode to their own single id
 
 
+def vocabulary_file(tokenizer_dir: str | Path) -> Path:
+    """`tokenizer.model` (SentencePiece), else `tokenizer.json` (byte-level BPE): the file that defines the ids."""
+    directory = Path(tokenizer_dir)
+    for name in ("tokenizer.model", "tokenizer.json"):
+        if (directory / name).is_file():
+            return directory / name
+    raise FileNotFoundError(f"no tokenizer.model or tokenizer.json in {tokenizer_dir}")
+
+
 def tokenizer_hash(tokenizer_dir: str | Path) -> str:
-    """sha256 of `tokenizer.model`: identifies the vocabulary that prepared data and checkpoints were made with."""
-    path = Path(tokenizer_dir) / "tokenizer.model"
-    if not path.is_file():
-        raise FileNotFoundError(f"no tokenizer.model in {tokenizer_dir}")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """sha256 of the vocabulary file: identifies the vocabulary that prepared data and checkpoints were made with."""
+    return hashlib.sha256(vocabulary_file(tokenizer_dir).read_bytes()).hexdigest()
+
+
+class BpeProcessor:
+    """The part of SentencePieceProcessor's interface that `prepare` uses, over a `tokenizer.json` (the
+    `tokenizers` library, so the ids do not depend on the transformers version). BOS and EOS are the
+    `bos_token`/`eos_token` of `tokenizer_config.json`; no special token is added by `encode`."""
+
+    def __init__(self, directory: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        config_file = directory / "tokenizer_config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        self._bos, self._eos = (self._special_id(config, key, directory) for key in ("bos_token", "eos_token"))
+
+    def _special_id(self, config: dict, key: str, directory: Path) -> int:
+        token = config.get(key)
+        token = token.get("content") if isinstance(token, dict) else token
+        token_id = self.tokenizer.token_to_id(token) if isinstance(token, str) else None
+        if token_id is None:
+            raise ValueError(f"{directory}/tokenizer_config.json names no {key} of the vocabulary")
+        return token_id
+
+    def bos_id(self) -> int:
+        return self._bos
+
+    def eos_id(self) -> int:
+        return self._eos
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids)
 
 
 def load_processor(model_file: str | Path):
-    """A SentencePieceProcessor, with a clear error when the file is missing (sentencepiece raises RuntimeError)."""
+    """A SentencePieceProcessor (a `tokenizer.model`, or a directory holding one), else a `BpeProcessor` for a
+    directory with only `tokenizer.json`; a clear error when neither exists (sentencepiece raises RuntimeError)."""
     import sentencepiece as spm
 
     path = Path(model_file)
     if path.is_dir():
+        if not (path / "tokenizer.model").is_file() and (path / "tokenizer.json").is_file():
+            return BpeProcessor(path)
         path = path / "tokenizer.model"
     if not path.is_file():
         raise FileNotFoundError(f"tokenizer model {path} does not exist")
@@ -165,11 +210,15 @@ def write_hf_tokenizer_files(output_dir: Path, source_dir: Path | None = None) -
 
 
 def copy_tokenizer(source_dir: str | Path, output_dir: str | Path) -> None:
-    """Copy the tokenizer files that exist in `source_dir` (tokenizer.model is required)."""
+    """Copy the tokenizer files that exist in `source_dir` (tokenizer.model, or tokenizer.json without one)."""
     source, output = Path(source_dir), Path(output_dir)
-    if not (source / "tokenizer.model").is_file():
-        raise FileNotFoundError(f"no tokenizer.model in {source}")
+    bpe = vocabulary_file(source).name == "tokenizer.json"
     output.mkdir(parents=True, exist_ok=True)
+    if bpe:
+        for name in BPE_TOKENIZER_FILES:
+            if (source / name).is_file():
+                shutil.copyfile(source / name, output / name)
+        return
     for name in TOKENIZER_FILES:
         if (source / name).is_file():
             shutil.copyfile(source / name, output / name)

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, AliasGenerator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/cbench.db"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "CBENCH_"
 
 
@@ -49,6 +50,17 @@ class Settings(BaseSettings):
     """Per-machine cache outside the repository (models converted from packaged GGUF files, e.g. the demo's)."""
     demo_limit: int = Field(10, ge=1, le=1000)
     """Questions per subject that `cbench serve --demo` scores for each demo model."""
+    train_python: Path = REPO_ROOT / ".venv-train/bin/python"
+    """The trainer's interpreter (`scripts/setup_trainer_venv.sh`); when it exists, `cbench serve --demo` also runs
+    the demo's short CPU training run with it."""
+    demo_train_dir: Path = Path("./var/demo-train")
+    """Working directory of the demo's training run: its corpus, packed data and log (`train.log`)."""
+    demo_train_steps: int = Field(6, ge=1, le=1000)
+    """Optimizer steps of the demo's training run (one sequence each)."""
+    demo_train_save_interval: int = Field(2, ge=1, le=1000)
+    """Steps between the demo run's checkpoints; each is registered and scored."""
+    demo_train_max_length: int = Field(256, ge=16, le=8192)
+    """Tokens per training sequence of the demo's run."""
     allow_remote_code: bool = False
     """Let backends run model code shipped with a checkpoint (`trust_remote_code`). Off by default."""
     worker_device: str = "auto"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from app.schemas.fields import STRICT, Key, ModelPath, OptionalBenchmarks, RunName, Tags
+from app.schemas.fields import STRICT, Description, Key, ModelPath, OptionalBenchmarks, RunName, Tags
 from app.schemas.jobs import JobOptions, JobPublic
 from app.schemas.models import ModelPublic
 from app.schemas.types import MAX_BIGINT
@@ -25,6 +25,8 @@ class CheckpointCreate(BaseModel):
     template: Key = DEFAULT_TEMPLATE
     options: JobOptions = Field(default_factory=JobOptions)
     tags: Tags = Field(default_factory=list)
+    description: Description | None = Field(None, description="what the run is; stored on the checkpoint's model "
+                                                               "when it is first registered")
     contamination_index: str | None = Field(None, pattern="^[0-9a-f]{16}$",
                                             description="id of the contamination index of the training corpus")
 

@@ -126,8 +126,8 @@ def register_checkpoint(session: Session, settings: Settings, body: CheckpointCr
     existing = model_queries.get_model_by_name(session, name)
     if existing is None:
         model = register_model(session, settings, ModelCreate(
-            name=name, path=body.path, tags=body.tags, training_run=body.run, step=body.step,
-            tokens_seen=body.tokens_seen), hasher=hasher)
+            name=name, path=body.path, tags=body.tags, description=body.description, training_run=body.run,
+            step=body.step, tokens_seen=body.tokens_seen), hasher=hasher)
         model.contamination_index = body.contamination_index
         jobs = [job_queries.create_job(session, model_id=model.id, benchmark=b, template=body.template,
                                        config=config) for b in body.benchmarks]

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel
 
 from app.errors import DomainError
+from app.web.notices import current_notices
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -90,7 +91,7 @@ def make_environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=_pct, signed=_signed, thousands=_thousands, pretty_json=_pretty_json, iso_utc=_iso_utc,
                        duration=_duration)
-    env.globals["query"] = _query
+    env.globals.update(query=_query, notices=current_notices)
     return env
 
 

@@ -69,6 +69,7 @@ def run_context(session: Session, name: str, x: str, heat: str | None = None) ->
                                          "ci_high": score.ci_high, "job_id": score.job_id}
     report = build_run_report(session, name)
     return {"title": f"Run {name}", "run": name, "x": x, "x_label": X_AXES[x],
+            "descriptions": list(dict.fromkeys(m.description for m in models if m.description)),
             "verdicts": [{"model_id": c.model_id, "name": c.name, "step": c.step, **v.model_dump()}
                          for c in report.checkpoints for v in c.verdicts],
             "signal_noise": [row.model_dump() for row in report.signal_noise],

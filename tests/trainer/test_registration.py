@@ -71,10 +71,12 @@ def server_port():
 
 def test_body_comes_from_the_sidecar(tmp_path):
     checkpoint = make_checkpoint(tmp_path, 3)
-    body = registration_body(checkpoint, "cpt-zh", EvalRequest(("cmmlu",), limit=5, subjects=("agronomy",), tags=("a",)))
+    body = registration_body(checkpoint, "cpt-zh", EvalRequest(("cmmlu",), limit=5, subjects=("agronomy",), tags=("a",),
+                                                                description="stage 1"))
     assert body == {"run": "cpt-zh", "step": 3, "tokens_seen": 300, "path": str(checkpoint.resolve()),
                     "benchmarks": ["cmmlu"], "template": "colossaleval",
-                    "options": {"limit": 5, "subjects": ["agronomy"]}, "tags": ["a"], "contamination_index": None}
+                    "options": {"limit": 5, "subjects": ["agronomy"]}, "tags": ["a"], "description": "stage 1",
+                    "contamination_index": None}
     assert registration_body(checkpoint, "r", EvalRequest())["options"] == {"limit": None, "subjects": None}
 
 

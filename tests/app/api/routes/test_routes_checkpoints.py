@@ -39,3 +39,11 @@ def test_bad_checkpoint_registers_nothing(client: TestClient, auth: dict[str, st
     assert response.status_code == 422 and "valid:" in response.json()["detail"]
     assert client.get("/api/v1/models").json()["count"] == 0
     assert client.post("/api/v1/checkpoints", json=body(model_dir)).status_code == 401
+
+
+def test_description_is_stored_with_the_checkpoint(client: TestClient, auth: dict[str, str], model_dir: Path) -> None:
+    response = client.post("/api/v1/checkpoints", json=body(model_dir, description="demo run on dev questions"),
+                           headers=auth)
+    assert response.status_code == 201, response.text
+    model = client.get(f"/api/v1/models/{response.json()['model']['id']}").json()
+    assert model["description"] == "demo run on dev questions"
