@@ -2,8 +2,9 @@
 SmolLM2-135M for a few steps on CPU, and every checkpoint registers itself and gets scored, so `/runs/demo-cpt` has
 a curve.
 
-What it trains on: the dev questions of MMLU and CMMLU with their answers, in the prompt layout the demo scores
-(format familiarisation: the loss is on the answer letter). The dev split is the few-shot examples' split, never the
+What it trains on: the dev questions of MMLU and CMMLU with their answers, in the prompt layout the demo scores,
+as plain continued pretraining (the loss is on every token of the question and its answer; a loss on the answer
+letter alone collapsed the model onto one letter within two steps). The dev split is the few-shot examples' split, never the
 test split the demo scores. The run starts from the demo's converted SmolLM2 (`SMOLLM2_NAME`) once the worker has
 converted it, and runs in the trainer's own interpreter (`Settings.train_python`) as subprocesses (`cbench-train
 prepare`, then `run`) started from a daemon thread, never in a request and never importing torch here. The run
@@ -67,8 +68,9 @@ def training_paths(settings: Settings) -> TrainingPaths:
 
 
 def write_corpus(data_dir: Path, output: Path) -> int:
-    """JSON lines {"source": prompt item, "target": gold letter, "category"} from the dev split of
-    `CORPUS_BENCHMARKS`, in the ColossalEval item layout; returns the number of documents."""
+    """JSON lines {"source": "", "target": prompt item and its gold letter, "category"} from the dev split of
+    `CORPUS_BENCHMARKS`, in the ColossalEval item layout (no source: every token is trained on); returns the number
+    of documents."""
     from evaluators.catalog import load_spec
     from evaluators.loaders import load_file
     from evaluators.templates import colossal_item
@@ -79,7 +81,7 @@ def write_corpus(data_dir: Path, output: Path) -> int:
             spec = load_spec(benchmark)
             for subject in spec.subjects:
                 for question in load_file(spec, data_dir, subject.key, CORPUS_SPLIT):
-                    handle.write(json.dumps({"source": colossal_item(question), "target": question.gold,
+                    handle.write(json.dumps({"source": "", "target": colossal_item(question) + question.gold,
                                              "category": f"{benchmark}/{subject.key}"}, ensure_ascii=False) + "\n")
                     count += 1
     return count

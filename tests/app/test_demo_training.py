@@ -24,8 +24,9 @@ def test_corpus_is_the_dev_questions_with_their_answers(tmp_path: Path, data_dir
     records = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
     specs = {name: load_spec(name) for name in CORPUS_BENCHMARKS}
     assert count == len(records) == sum(s.counts["dev"] for spec in specs.values() for s in spec.subjects)
-    assert {r["target"] for r in records} <= {"A", "B", "C", "D"}
-    sources = {r["source"] for r in records}
+    assert {r["source"] for r in records} == {""}
+    assert {r["target"][-1] for r in records} <= {"A", "B", "C", "D"}
+    sources = {r["target"][:-1] for r in records}
     for name in CORPUS_BENCHMARKS:
         for subject in DEMO_SUBJECTS[name]:
             scored = load_file(specs[name], data_dir, subject, specs[name].eval_split)
