@@ -36,6 +36,7 @@ from evaluators.backends.prefix_attention import (
     PackedRows,
     PrefixBatch,
     SharedPrefix,
+    SlidingWindowExceeded,
     SplitAttentionUnsupported,
     attention_override,
 )
@@ -283,7 +284,8 @@ class HFBackend:
         None when the split attention cannot serve this model: an attention variant it does not implement
         (`SplitAttentionUnsupported`), or no layer went through it (model code that ignores transformers' attention
         interface, e.g. some remote code, so the forward saw neither the prefix nor the question boundaries); the
-        backend then switches to the buffer mode for good. A partial layer count is an error.
+        backend then switches to the buffer mode for good. A batch wider than a sliding window (`SlidingWindowExceeded`)
+        sends only its prefix group to the buffer mode. A partial layer count is an error.
         """
         lengths = [len(s) for s in suffixes]
         prefix_len = shared.length
@@ -298,6 +300,9 @@ class HFBackend:
                 hidden = self.decoder(input_ids=ids, attention_mask=placeholder,
                                       position_ids=positions.to(self.device), use_cache=False,
                                       **{PREFIX_KWARG: batch}).last_hidden_state
+        except SlidingWindowExceeded as exc:
+            self.info["prefix_attention_note"] = f"buffer mode for prefix groups wider than the sliding window ({exc})"
+            return None
         except SplitAttentionUnsupported as exc:
             return self._use_buffer_mode(f"split attention unsupported by this model: {exc}")
         calls = shared.calls - calls_before

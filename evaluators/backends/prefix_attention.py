@@ -45,6 +45,11 @@ class SplitAttentionUnsupported(ValueError):
     than prefix + suffix, attention sinks); the backend then uses its buffer mode."""
 
 
+class SlidingWindowExceeded(SplitAttentionUnsupported):
+    """A batch spans more than the model's sliding window: only this batch's prefix group needs the buffer mode (a
+    shorter prompt of the same model still fits the split attention)."""
+
+
 @dataclass
 class SharedPrefix:
     """One subject's prefix keys/values per layer, each `[1, kv_heads, prefix_len, head_dim]`; None for requests
@@ -246,7 +251,7 @@ def check_supported(module: torch.nn.Module, kwargs: dict[str, Any], span: int) 
         raise SplitAttentionUnsupported("attention sinks")
     window = kwargs.get("sliding_window")
     if window is not None and window < span:
-        raise SplitAttentionUnsupported(f"sliding window {window} < prefix + suffix {span}")
+        raise SlidingWindowExceeded(f"sliding window {window} < prefix + suffix {span}")
 
 
 _registered = False

@@ -82,11 +82,13 @@ def test_split_within_the_window_buffer_beyond_it_with_the_reason(gemma3_backend
     assert span > WINDOW
     beyond = _run(backend, gemma3_tokenizer, data_dir, "harness", [BEYOND])
     recorded = beyond.record["backend"]
-    assert recorded["prefix_attention"] == "buffer"
-    assert recorded["prefix_attention_note"] == (f"split attention unsupported by this model: sliding window {WINDOW} "
-                                                 f"< prefix + suffix {span}; buffer mode used")
+    assert recorded["prefix_attention"] == "split"  # only the wide prefix group went to the buffer mode
+    assert recorded["prefix_attention_note"] == (f"buffer mode for prefix groups wider than the sliding window "
+                                                 f"(sliding window {WINDOW} < prefix + suffix {span})")
     assert beyond.record["prefix_reuse_rate"]["question_rate"] == 1.0  # the buffer mode still reuses the prefix KV
-    backend.prefix_attention = "split"
+    again = _run(backend, gemma3_tokenizer, data_dir, "harness", [WITHIN])  # a later narrow group: split again
+    assert backend.info["prefix_attention"] == "split"
+    assert [p.scores for p in again.predictions] == [p.scores for p in within.predictions]
 
 
 def test_predictions_do_not_depend_on_reuse_batching_or_attention_mode(gemma3_backend, gemma3_tokenizer,
