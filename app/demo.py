@@ -53,7 +53,7 @@ def check_demo_data(data_dir: Path) -> None:
 
 def queue_demo(session_factory: SessionFactory, settings: Settings) -> None:
     """Put SmolLM2's GGUF and the baseline under the first model root, register them and queue their jobs."""
-    from evaluators.gguf_import import packaged_smollm2
+    from evaluators.gguf_import import packaged_gguf
     from evaluators.tiny_model import build_tiny_llama
 
     roots = settings.model_root_paths
@@ -64,7 +64,7 @@ def queue_demo(session_factory: SessionFactory, settings: Settings) -> None:
     roots[0].mkdir(parents=True, exist_ok=True)
     gguf = roots[0] / "SmolLM2-135M-Instruct.Q4_1.gguf"
     if not gguf.is_file():
-        shutil.copy(packaged_smollm2(), gguf)  # a copy, since links out of the model roots are refused
+        shutil.copy(packaged_gguf("smollm2"), gguf)  # a copy, since links out of the model roots are refused
     baseline = roots[0] / "random-init-llama"
     if not (baseline / "config.json").is_file():
         log.info("building the random-init baseline in %s", baseline)

@@ -4,8 +4,8 @@ a curve.
 
 What it trains on: the dev questions of MMLU and CMMLU with their answers, in the prompt layout the demo scores,
 as plain continued pretraining (the loss is on every token of the question and its answer; a loss on the answer
-letter alone collapsed the model onto one letter within two steps). The dev split is the few-shot examples' split, never the
-test split the demo scores. The run starts from the demo's converted SmolLM2 (`SMOLLM2_NAME`) once the worker has
+letter alone collapsed the model onto one letter within two steps). The dev split is the few-shot examples' split,
+never the test split the demo scores. The run starts from the demo's converted SmolLM2 (`SMOLLM2_NAME`) once the worker has
 converted it, and runs in the trainer's own interpreter (`Settings.train_python`) as subprocesses (`cbench-train
 prepare`, then `run`) started from a daemon thread, never in a request and never importing torch here. The run
 registers its checkpoints through the real API (`--server URL`, a token created for it here, passed in the
@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.config import Settings
+from app.core.config import REPO_ROOT, Settings
 from app.demo import DEMO_SUBJECTS, SMOLLM2_NAME
 from app.middleware.response_cache import invalidate as invalidate_cached_pages
 from app.queries import models as model_queries
@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 RUN_NAME = "demo-cpt"
 RUN_TAGS = ("demo", "continued-pretraining", "cpu-sample")
 RUN_DESCRIPTION = ("demo run: SmolLM2-135M-Instruct (the demo's dequantised GGUF) continued for a few steps on CPU "
-                   "on the MMLU and CMMLU dev questions with their answers (format familiarisation; the scored test "
-                   "questions are not trained on); each checkpoint is scored on the demo's MMLU sample, so the "
+                   "on the MMLU and CMMLU dev questions with their answers (plain continued pretraining; the scored "
+                   "test questions are not trained on); each checkpoint is scored on the demo's MMLU sample, so the "
                    "differences between points are mostly noise")
 CORPUS_SPLIT = "dev"
 CORPUS_BENCHMARKS = ("mmlu", "cmmlu")
@@ -194,7 +194,7 @@ class DemoTraining:
             handle.write(f"$ {' '.join(command)}\n")
             handle.flush()
             self._process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                                             cwd=Path(__file__).resolve().parents[1])
+                                             cwd=REPO_ROOT)
             if self._stopping.is_set():  # `stop` came between the last check and the start
                 self._process.terminate()
             return self._process.wait()

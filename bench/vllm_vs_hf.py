@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from evaluators.backends import load_backend
     from evaluators.backends.options import backend_options
     from evaluators.catalog import validate_request
-    from evaluators.gguf_import import cached_import, packaged_smollm2
+    from evaluators.gguf_import import cached_import, packaged_gguf
     from evaluators.plan import build_plan
     from evaluators.templates import get_template
     from evaluators.tokenization import load_tokenizer
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     subjects = None if args.subjects == "all" else [s.strip() for s in args.subjects.split(",")]
     validate_request([args.benchmark], args.template, subjects)
     settings = Settings(_env_file=None, vllm_kv_cache_gib=args.kv_cache_gib, vllm_enforce_eager=not args.compile)
-    model = Path(args.model) if args.model else cached_import(packaged_smollm2(), settings.cache_dir)
+    model = Path(args.model) if args.model else cached_import(packaged_gguf("smollm2"), settings.cache_dir)
     tokenizer = load_tokenizer(str(model), get_template(args.template).tokenizer_policy)  # type: ignore[arg-type]
     plan = build_plan(args.benchmark, args.template, tokenizer, Path(args.data_dir), subjects=subjects,
                       limit=args.limit or None)

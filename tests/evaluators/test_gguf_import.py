@@ -18,13 +18,12 @@ from evaluators.gguf_import import (
     file_sha256,
     import_gguf,
     packaged_gguf,
-    packaged_smollm2,
 )
 
 
 def test_converted_directory_records_its_source(smollm2_dir: Path) -> None:
     record = json.loads((smollm2_dir / IMPORT_RECORD).read_text())
-    assert record["source_sha256"] == file_sha256(packaged_smollm2())
+    assert record["source_sha256"] == file_sha256(packaged_gguf("smollm2"))
     assert record["quantization"] == "MOSTLY_Q4_1"
     assert record["architecture"] == "llama"
     assert record["tensor_types"] == {"Q4_1": 210, "F32": 61, "Q8_0": 1}
@@ -41,7 +40,7 @@ def test_weights_are_the_dequantised_gguf_tensors(smollm2_dir: Path) -> None:
     import gguf
     from safetensors import safe_open
 
-    reader = gguf.GGUFReader(str(packaged_smollm2()))
+    reader = gguf.GGUFReader(str(packaged_gguf("smollm2")))
     tensors = {t.name: t for t in reader.tensors}
     with safe_open(str(smollm2_dir / "model.safetensors"), "np") as saved:
         for gguf_name, hf_name in (("token_embd.weight", "model.embed_tokens.weight"),
@@ -88,7 +87,7 @@ def test_corrupt_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFix
 def test_cli_refuses_a_non_empty_output_and_a_non_gguf_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "x").write_text("keep me")
-    assert main(["models", "import", str(packaged_smollm2()), "--output", str(tmp_path / "out")]) == 2
+    assert main(["models", "import", str(packaged_gguf("smollm2")), "--output", str(tmp_path / "out")]) == 2
     assert "already exists and is not empty" in capsys.readouterr().err
     assert (tmp_path / "out" / "x").read_text() == "keep me"
     assert main(["models", "import", str(tmp_path / "model.bin"), "--output", str(tmp_path / "o2")]) == 2

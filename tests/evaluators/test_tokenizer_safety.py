@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cbench.main import main
-from evaluators.gguf_import import packaged_smollm2
+from evaluators.gguf_import import packaged_gguf
 from evaluators.plan import build_plan
 from evaluators.tokenization import HFTokenizer, SentencePieceTokenizer, TokenizationError, load_tokenizer
 
@@ -27,7 +27,7 @@ def test_gguf_written_as_tokenizer_model_is_not_trusted(smollm2_dir: Path, tmp_p
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     """transformers 4.51.3's GGUF conversion writes the whole GGUF file as tokenizer.model beside tokenizer.json."""
     directory = _tokenizer_copy(smollm2_dir, tmp_path / "tok")
-    (directory / "tokenizer.model").symlink_to(packaged_smollm2())
+    (directory / "tokenizer.model").symlink_to(packaged_gguf("smollm2"))
     tokenizer = load_tokenizer(directory, "sentencepiece")
     assert isinstance(tokenizer, HFTokenizer)
     assert tokenizer.fallback_reason == "tokenizer.model is a GGUF file, not a SentencePiece model"

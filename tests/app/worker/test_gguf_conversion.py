@@ -27,10 +27,10 @@ def _queue(client: TestClient, auth: dict[str, str], model_id: int) -> int:
 
 def test_gguf_model_converts_in_the_worker(client: TestClient, auth: dict[str, str], settings: Settings,
                                            model_root: Path, session_factory, smollm2_dir: Path) -> None:
-    from evaluators.gguf_import import packaged_smollm2
+    from evaluators.gguf_import import packaged_gguf
 
     source = model_root / "smollm2.gguf"
-    shutil.copy(packaged_smollm2(), source)
+    shutil.copy(packaged_gguf("smollm2"), source)
     settings = settings.model_copy(update={"cache_dir": smollm2_dir.parent.parent})  # the machine's conversion cache
     model = _register(client, auth, "smol", source)
     assert (model["status"], model["source"], model["source_file"]) == ("converting", "gguf", str(source.resolve()))
